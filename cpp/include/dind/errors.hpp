@@ -1,0 +1,91 @@
+// The error hierarchy of DESIGN.md. Every message says what was attempted and where.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace dind {
+
+// Base of every error the library throws.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The peer could not be reached, or the connection broke (socket missing, refused, reset).
+class ConnectionError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A deadline passed (connect, a unary request, a readiness wait).
+class TimeoutError : public Error {
+ public:
+  using Error::Error;
+};
+
+// TLS set-up or handshake failed: unreadable cert files, wrong CA, host not in the cert, plain HTTP on a TLS port.
+class TlsError : public Error {
+ public:
+  using Error::Error;
+};
+
+// The engine answered with an error status.
+class ApiError : public Error {
+ public:
+  ApiError(int status, std::string message, std::string method, std::string path, std::string host)
+      : Error(method + " " + path + " on " + host + " failed: " + std::to_string(status) + " " + message),
+        status_(status),
+        message_(std::move(message)),
+        method_(std::move(method)),
+        path_(std::move(path)),
+        host_(std::move(host)) {}
+
+  int status() const noexcept { return status_; }
+  // The engine's own explanation (the "message" field of its JSON error body).
+  const std::string& message() const noexcept { return message_; }
+  const std::string& method() const noexcept { return method_; }
+  const std::string& path() const noexcept { return path_; }
+  const std::string& host() const noexcept { return host_; }
+
+ private:
+  int status_;
+  std::string message_, method_, path_, host_;
+};
+
+#define DIND_API_ERROR(Name)       \
+  class Name : public ApiError {   \
+   public:                         \
+    using ApiError::ApiError;      \
+  };
+DIND_API_ERROR(BadRequest)    // 400
+DIND_API_ERROR(Unauthorized)  // 401
+DIND_API_ERROR(Forbidden)     // 403
+DIND_API_ERROR(NotFound)      // 404
+DIND_API_ERROR(Conflict)      // 409
+DIND_API_ERROR(ServerError)   // 5xx
+#undef DIND_API_ERROR
+
+// A stream carried an error: a multiplexed frame on stream 3, an errorDetail line, a malformed frame.
+class StreamError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A dind daemon did not become ready; carries the tail of its container's log.
+class DaemonStartError : public Error {
+ public:
+  DaemonStartError(const std::string& what, std::string log_tail)
+      : Error(log_tail.empty() ? what : what + "\n--- last lines of the daemon's log ---\n" + log_tail),
+        log_tail_(std::move(log_tail)) {}
+  const std::string& log_tail() const noexcept { return log_tail_; }
+
+ private:
+  std::string log_tail_;
+};
+
+// Throws the ApiError subclass that fits `status`.
+[[noreturn]] void throw_api_error(int status, std::string message, std::string method, std::string path,
+                                  std::string host);
+
+}  // namespace dind

@@ -1,0 +1,19 @@
+#include "dind/errors.hpp"
+
+namespace dind {
+
+void throw_api_error(int status, std::string message, std::string method, std::string path, std::string host) {
+  switch (status) {
+    case 400: throw BadRequest(status, std::move(message), std::move(method), std::move(path), std::move(host));
+    case 401: throw Unauthorized(status, std::move(message), std::move(method), std::move(path), std::move(host));
+    case 403: throw Forbidden(status, std::move(message), std::move(method), std::move(path), std::move(host));
+    case 404: throw NotFound(status, std::move(message), std::move(method), std::move(path), std::move(host));
+    case 409: throw Conflict(status, std::move(message), std::move(method), std::move(path), std::move(host));
+    default:
+      if (status >= 500)
+        throw ServerError(status, std::move(message), std::move(method), std::move(path), std::move(host));
+      throw ApiError(status, std::move(message), std::move(method), std::move(path), std::move(host));
+  }
+}
+
+}  // namespace dind

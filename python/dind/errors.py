@@ -1,0 +1,94 @@
+"""The errors dind raises; the names follow docker-py so that ``except docker.errors.X`` ports as is."""
+from __future__ import annotations
+
+from typing import Optional
+
+
+class DockerException(Exception):
+    """Base of every error dind raises."""
+
+
+class ConnectionError(DockerException):  # noqa: A001 - docker-py users expect this name here
+    """The engine could not be reached, or the connection broke."""
+
+
+class TimeoutError(DockerException):  # noqa: A001
+    """A deadline passed."""
+
+
+class TLSError(DockerException):
+    """TLS set-up or handshake failed (cert files, CA, host name, protocol mismatch)."""
+
+
+TLSParameterError = TLSError  # docker-py's name for bad TLS settings
+
+
+class StreamError(DockerException):
+    """A stream carried an error frame or an ``errorDetail``, or was malformed."""
+
+
+class APIError(DockerException):
+    """The engine answered with an error status."""
+
+    def __init__(self, message: str, status_code: Optional[int] = None, explanation: Optional[str] = None,
+                 method: Optional[str] = None, path: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.explanation = explanation
+        self.method = method
+        self.path = path
+
+    def is_client_error(self) -> bool:
+        return self.status_code is not None and 400 <= self.status_code < 500
+
+    def is_server_error(self) -> bool:
+        return self.status_code is not None and 500 <= self.status_code < 600
+
+
+class BadRequest(APIError):
+    """400."""
+
+
+class Unauthorized(APIError):
+    """401."""
+
+
+class Forbidden(APIError):
+    """403."""
+
+
+class NotFound(APIError):
+    """404."""
+
+
+class ImageNotFound(NotFound):
+    """404 for an image."""
+
+
+class Conflict(APIError):
+    """409."""
+
+
+class ServerError(APIError):
+    """5xx."""
+
+
+class ContainerError(DockerException):
+    """A container run by ``containers.run`` exited non-zero; carries its output like docker-py."""
+
+    def __init__(self, container: object, exit_status: int, command: object, image: str, stderr: Optional[bytes]):
+        self.container = container
+        self.exit_status = exit_status
+        self.command = command
+        self.image = image
+        self.stderr = stderr
+        err = f": {stderr.decode(errors='replace')}" if stderr else ""
+        super().__init__(f"Command '{command}' in image '{image}' returned non-zero exit status {exit_status}{err}")
+
+
+class DaemonStartError(DockerException):
+    """A dind daemon did not become ready; ``log_tail`` holds the last lines of its log."""
+
+    def __init__(self, message: str, log_tail: str = "") -> None:
+        super().__init__(message)
+        self.log_tail = log_tail
