@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The main job: provision and build on a fresh machine if needed, then run examples/main_job.py.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/provision.sh
+scripts/build.sh
+exec python3 examples/main_job.py "$@"
