@@ -1,0 +1,75 @@
+"""Base classes for docker-py style resource models and their collections."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Type
+
+
+class Model:
+    """One object on the engine (container, image, network, volume), backed by its raw API JSON."""
+
+    #: Key of ``attrs`` that holds the object's id.
+    id_attribute = "Id"
+
+    def __init__(
+        self,
+        attrs: Optional[Dict[str, Any]] = None,
+        client: Any = None,
+        collection: Optional["Collection"] = None,
+    ) -> None:
+        self.client = client
+        self.collection = collection
+        self.attrs: Dict[str, Any] = attrs if attrs is not None else {}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self.short_id}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, type(self)) and self.id == other.id
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.id))
+
+    @property
+    def id(self) -> Optional[str]:
+        """The full id of the object."""
+        return self.attrs.get(self.id_attribute)
+
+    @property
+    def short_id(self) -> str:
+        """The id truncated to 12 characters (models with ``sha256:`` ids override this)."""
+        return (self.id or "")[:12]
+
+    def reload(self) -> None:
+        """Fetch the object from the engine again and replace ``attrs``."""
+        if self.collection is None:
+            raise RuntimeError(f"cannot reload {self!r}: it belongs to no collection")
+        self.attrs = self.collection.get(self.id).attrs
+
+
+class Collection:
+    """All objects of one kind on an engine; subclasses set ``model``."""
+
+    model: Type[Model] = Model
+
+    def __init__(self, client: Any = None) -> None:
+        self.client = client
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(f"'{type(self).__name__}' object is not callable")
+
+    def get(self, key: str) -> Model:
+        raise NotImplementedError
+
+    def list(self, *args: Any, **kwargs: Any) -> list:
+        raise NotImplementedError
+
+    def prepare_model(self, attrs: Any) -> Model:
+        """Wrap raw API attributes (or re-home an existing model) as this collection's model."""
+        if isinstance(attrs, Model):
+            attrs.client = self.client
+            attrs.collection = self
+            return attrs
+        if isinstance(attrs, dict):
+            return self.model(attrs=attrs, client=self.client, collection=self)
+        raise TypeError(f"cannot make a {self.model.__name__} from {attrs!r}")
