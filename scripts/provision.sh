@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Provision a Debian 12 machine (developer or CI, as root) for building and testing the project:
+# Debian packages, Python packages for the python3 on PATH, the Docker engine (scripts/engine.sh) and the offline
+# images (scripts/images.sh). Idempotent: installs only what is missing, and is quiet and fast when all is there.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+apt_log=/var/log/dind-provision-apt.log
+pip_log=/var/log/dind-provision-pip.log
+
+die() { echo "provision.sh: $*" >&2; exit 1; }
+say() { echo "provision.sh: $*" >&2; }
+
+[ "$(id -u)" = 0 ] || die "needs root to install packages and start dockerd; run it as root (sudo $0)"
+# shellcheck disable=SC1091
+os_id=$( (. /etc/os-release 2>/dev/null && echo "${ID:-}") || :)
+[ "$os_id" = debian ] ||
+  die "this machine is not Debian (/etc/os-release ID='${os_id:-unknown}'); provision a Debian 12 machine, or install the packages listed in $0 by hand"
+
+# --- Debian packages ---------------------------------------------------------------------------------------------
+packages=(docker.io debootstrap busybox-static iptables curl ca-certificates libboost-dev libssl-dev nlohmann-json3-dev
+  libarchive-dev libgtest-dev libgmock-dev clang-format openssl)
+command -v ninja >/dev/null || packages+=(ninja-build)
+# One dpkg-query for all; a package never seen prints an error line and no status, so it counts as missing.
+mapfile -t missing < <(
+  dpkg-query -W -f='${binary:Package} ${db:Status-Status}\n' "${packages[@]}" 2>/dev/null |
+    awk '$2 == "installed" { sub(/:.*/, "", $1); ok[$1] = 1 }
+         END { n = split(want, w, " "); for (i = 1; i <= n; i++) if (!(w[i] in ok)) print w[i] }' want="${packages[*]}"
+)
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]} (log: $apt_log)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update >"$apt_log" 2>&1 ||
+    die "apt-get update failed (no network to the Debian archive?); see $apt_log"
+  apt-get install -y --no-install-recommends "${missing[@]}" >>"$apt_log" 2>&1 ||
+    die "apt-get install ${missing[*]} failed (no network to the Debian archive, or a package unknown to it?); see $apt_log"
+fi
+
+# --- Python packages for the python3 on PATH ----------------------------------------------------------------------
+command -v python3 >/dev/null || die "python3 is not on PATH; install Python 3.9+ (pyenv 3.11 on the reference machines)"
+# distribution==minimum: checked through the installed metadata, so a warm machine needs no pip call.
+mapfile -t pip_missing < <(python3 - pytest==7 pybind11==2.10 scikit-build-core==0.10 docker==7 <<'EOF'
+import sys
+from importlib import metadata
+
+def tuple_of(v):
+    out = []
+    for part in v.split(".")[:3]:
+        digits = "".join(c for c in part if c.isdigit()) if part[:1].isdigit() else ""
+        out.append(int(digits or 0))
+    return tuple(out)
+
+for req in sys.argv[1:]:
+    name, minimum = req.split("==")
+    try:
+        ok = tuple_of(metadata.version(name)) >= tuple_of(minimum)
+    except metadata.PackageNotFoundError:
+        ok = False
+    if not ok:
+        print(f"{name}>={minimum}")
+EOF
+)
+if [ "${#pip_missing[@]}" -gt 0 ]; then
+  say "installing Python packages for $(command -v python3): ${pip_missing[*]} (log: $pip_log)"
+  python3 -m pip install --upgrade "${pip_missing[@]}" >"$pip_log" 2>&1 ||
+    die "pip install ${pip_missing[*]} failed (no network to PyPI?); see $pip_log"
+  command -v pyenv >/dev/null && pyenv rehash >/dev/null 2>&1 || :
+fi
+
+# --- engine and images --------------------------------------------------------------------------------------------
+"$here/engine.sh"
+"$here/images.sh"
