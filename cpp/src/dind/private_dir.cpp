@@ -1,0 +1,130 @@
+#include "dind/private_dir.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "dind/errors.hpp"
+
+namespace dind {
+namespace {
+
+std::string errno_text(int err) {
+  return std::error_code(err, std::generic_category()).message();
+}
+
+// Closes a descriptor on every path out of write_new_file.
+class Fd {
+ public:
+  explicit Fd(int fd) noexcept : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const noexcept { return fd_; }
+  int release() noexcept { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+void write_new_file(const std::string& path, std::string_view contents, unsigned mode) {
+  const auto perms = static_cast<mode_t>(mode & 07777);
+  // The mode is given to open() itself, so the file never exists with wider permissions; the umask can only narrow
+  // it, and fchmod below makes it exact.
+  Fd fd{::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, perms)};
+  if (fd.get() < 0) throw Error("creating file " + path + " failed: " + errno_text(errno));
+  auto fail = [&](const char* what) {
+    const int err = errno;
+    ::unlink(path.c_str());  // no half-written file is left behind
+    throw Error(std::string(what) + " " + path + " failed: " + errno_text(err));
+  };
+  if (::fchmod(fd.get(), perms) != 0) fail("setting the mode of");
+  const char* p = contents.data();
+  std::size_t left = contents.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd.get(), p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("writing");
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  if (::close(fd.release()) != 0) fail("closing");
+}
+
+PrivateDir::PrivateDir(std::string_view prefix) {
+  if (prefix.find('/') != std::string_view::npos)
+    throw Error("making a private temporary directory failed: prefix \"" + std::string(prefix) + "\" contains '/'");
+  const char* tmp = std::getenv("TMPDIR");
+  std::string base = (tmp != nullptr && *tmp != '\0') ? tmp : "/tmp";
+  while (base.size() > 1 && base.back() == '/') base.pop_back();
+  std::string templ = base + "/" + std::string(prefix) + "XXXXXX";
+  std::vector<char> buf(templ.begin(), templ.end());
+  buf.push_back('\0');
+  if (::mkdtemp(buf.data()) == nullptr)
+    throw Error("making a private temporary directory " + templ + " failed: " + errno_text(errno));
+  path_ = buf.data();
+  // mkdtemp asks for 0700 but a umask can take bits away (0500 would make it unwritable): set it exactly.
+  if (::chmod(path_.c_str(), S_IRWXU) != 0) {
+    const int err = errno;
+    ::rmdir(path_.c_str());
+    throw Error("setting mode 0700 on " + path_ + " failed: " + errno_text(err));
+  }
+}
+
+PrivateDir::~PrivateDir() {
+  if (path_.empty() || keep_) return;
+  std::error_code ec;  // a destructor must not throw; remove() is there for callers who want the error
+  std::filesystem::remove_all(path_, ec);
+}
+
+PrivateDir::PrivateDir(PrivateDir&& other) noexcept
+    : path_(std::exchange(other.path_, std::string())), keep_(other.keep_) {}
+
+PrivateDir& PrivateDir::operator=(PrivateDir&& other) noexcept {
+  if (this != &other) {
+    PrivateDir old(std::move(*this));  // the directory this object held is removed (unless kept)
+    path_ = std::exchange(other.path_, std::string());
+    keep_ = other.keep_;
+  }
+  return *this;
+}
+
+std::string PrivateDir::file(std::string_view name) const {
+  return path_ + "/" + std::string(name);
+}
+
+std::string PrivateDir::write(std::string_view name, std::string_view contents, unsigned mode) const {
+  if (path_.empty()) throw Error("writing " + std::string(name) + " into a private directory failed: it was released");
+  std::string p = file(name);
+  write_new_file(p, contents, mode);
+  return p;
+}
+
+std::string PrivateDir::release() noexcept {
+  keep_ = false;
+  return std::exchange(path_, std::string());
+}
+
+void PrivateDir::remove() {
+  if (path_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+  if (ec) throw Error("removing the private directory " + path_ + " failed: " + ec.message());
+  path_.clear();
+}
+
+}  // namespace dind
