@@ -1,7 +1,28 @@
 """dind: throwaway Docker-in-Docker daemons for CI and tests, and a fast Docker Engine API client."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Optional
+
 from . import errors
 
-__all__ = ["errors"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .client import Client
+
+__all__ = ["Client", "errors", "from_env"]
 __version__ = "0.1.0"
+
+
+def from_env(version: Optional[str] = None, timeout: Optional[float] = 60) -> "Client":
+    """A client configured like the docker CLI (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, ...)."""
+    from .client import Client
+
+    return Client.from_env(version=version, timeout=timeout)
+
+
+def __getattr__(name: str) -> Any:
+    # `import dind` stays cheap: the extension loads on first use of the client.
+    if name == "Client":
+        from .client import Client
+
+        return Client
+    raise AttributeError(f"module 'dind' has no attribute {name!r}")

@@ -1,0 +1,254 @@
+// dind._core: thin bindings. Arguments are converted before the GIL is released; results are built after it is
+// taken back; C++ errors become the classes of python/dind/errors.py.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "dind/client.hpp"
+#include "dind/errors.hpp"
+
+namespace py = pybind11;
+using namespace pybind11::literals;
+
+namespace {
+
+py::object errors_module() {
+  static py::object* mod = nullptr;  // intentionally leaked: lives as long as the interpreter
+  if (!mod) mod = new py::object(py::module_::import("dind.errors"));
+  return *mod;
+}
+
+py::object json_loads() {
+  static py::object* loads = nullptr;
+  if (!loads) loads = new py::object(py::module_::import("json").attr("loads"));
+  return *loads;
+}
+
+void raise(const char* cls_name, py::object instance) {
+  py::object cls = errors_module().attr(cls_name);
+  PyErr_SetObject(cls.ptr(), instance.ptr());
+}
+
+void translate(std::exception_ptr p) {
+  try {
+    std::rethrow_exception(p);
+  } catch (const dind::ApiError& e) {
+    const char* name = "APIError";
+    switch (e.status()) {
+      case 400: name = "BadRequest"; break;
+      case 401: name = "Unauthorized"; break;
+      case 403: name = "Forbidden"; break;
+      case 404: name = "NotFound"; break;
+      case 409: name = "Conflict"; break;
+      default:
+        if (e.status() >= 500) name = "ServerError";
+    }
+    py::object cls = errors_module().attr(name);
+    raise(name, cls(e.what(), "status_code"_a = e.status(), "explanation"_a = e.message(), "method"_a = e.method(),
+                    "path"_a = e.path()));
+  } catch (const dind::DaemonStartError& e) {
+    raise("DaemonStartError", errors_module().attr("DaemonStartError")(e.what(), e.log_tail()));
+  } catch (const dind::TlsError& e) {
+    raise("TLSError", errors_module().attr("TLSError")(e.what()));
+  } catch (const dind::TimeoutError& e) {
+    raise("TimeoutError", errors_module().attr("TimeoutError")(e.what()));
+  } catch (const dind::ConnectionError& e) {
+    raise("ConnectionError", errors_module().attr("ConnectionError")(e.what()));
+  } catch (const dind::StreamError& e) {
+    raise("StreamError", errors_module().attr("StreamError")(e.what()));
+  } catch (const dind::Error& e) {
+    raise("DockerException", errors_module().attr("DockerException")(e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    raise("DockerException", errors_module().attr("DockerException")(std::string("bad JSON: ") + e.what()));
+  }
+}
+
+std::chrono::milliseconds to_timeout(const py::object& t) {
+  if (t.is_none()) return std::chrono::hours(24 * 365 * 100);  // docker-py: None = no timeout
+  double s = t.cast<double>();
+  if (s <= 0) throw py::value_error("timeout must be positive or None");
+  return std::chrono::milliseconds(static_cast<long long>(s * 1000.0 + 0.5));
+}
+
+std::string str_of(const py::handle& h) {
+  if (py::isinstance<py::bool_>(h)) return h.cast<bool>() ? "1" : "0";
+  if (py::isinstance<py::bytes>(h)) return h.cast<std::string>();
+  return py::str(h).cast<std::string>();
+}
+
+// A docker-py-like TLS dict → TlsConfig: ca_cert, client_cert=(cert, key) | cert + key, verify, *_pem strings.
+// Files are read here, so it runs with the GIL released by the caller.
+struct TlsArgs {
+  std::string ca_file, cert_file, key_file, ca_pem, cert_pem, key_pem;
+  bool verify = true;
+};
+
+TlsArgs tls_args(const py::dict& d) {
+  TlsArgs a;
+  auto get = [&](const char* k) -> std::string {
+    if (!d.contains(k) || d[k].is_none()) return {};
+    return py::str(d[k]).cast<std::string>();
+  };
+  a.ca_file = get("ca_cert");
+  a.ca_pem = get("ca_pem");
+  a.cert_pem = get("cert_pem");
+  a.key_pem = get("key_pem");
+  if (d.contains("client_cert") && !d["client_cert"].is_none()) {
+    auto pair = d["client_cert"].cast<py::sequence>();
+    if (py::len(pair) != 2) throw py::value_error("tls client_cert must be a (cert, key) pair");
+    a.cert_file = py::str(pair[0]).cast<std::string>();
+    a.key_file = py::str(pair[1]).cast<std::string>();
+  }
+  if (a.cert_file.empty()) a.cert_file = get("cert");
+  if (a.key_file.empty()) a.key_file = get("key");
+  if (d.contains("verify") && !d["verify"].is_none()) a.verify = d["verify"].cast<bool>();
+  for (auto item : d) {
+    std::string k = py::str(item.first);
+    if (k != "ca_cert" && k != "ca_pem" && k != "cert_pem" && k != "key_pem" && k != "client_cert" && k != "cert" &&
+        k != "key" && k != "verify")
+      throw py::value_error("unknown tls option \"" + k +
+                            "\" (expected ca_cert, client_cert, cert, key, verify, ca_pem, cert_pem, key_pem)");
+  }
+  return a;
+}
+
+dind::TlsConfig make_tls(const TlsArgs& a) {
+  dind::TlsConfig c = dind::TlsConfig::from_files(a.ca_file, a.cert_file, a.key_file, a.verify);
+  if (!a.ca_pem.empty()) c.ca_pem = a.ca_pem, c.ca_source = "<ca_pem>";
+  if (!a.cert_pem.empty()) c.cert_pem = a.cert_pem, c.cert_source = "<cert_pem>";
+  if (!a.key_pem.empty()) c.key_pem = a.key_pem, c.key_source = "<key_pem>";
+  return c;
+}
+
+dind::Query to_query(const py::object& q) {
+  dind::Query out;
+  if (q.is_none()) return out;
+  auto add = [&](const std::string& k, const py::handle& v) {
+    if (v.is_none()) return;
+    if (py::isinstance<py::list>(v) || py::isinstance<py::tuple>(v)) {
+      for (auto item : v) out.emplace_back(k, str_of(item));
+    } else {
+      out.emplace_back(k, str_of(v));
+    }
+  };
+  if (py::isinstance<py::dict>(q)) {
+    for (auto item : q.cast<py::dict>()) add(py::str(item.first).cast<std::string>(), item.second);
+  } else {
+    for (auto item : q) {
+      auto pair = item.cast<py::sequence>();
+      add(py::str(pair[0]).cast<std::string>(), pair[1]);
+    }
+  }
+  return out;
+}
+
+py::dict to_dict(const dind::Headers& headers) {
+  py::dict d;
+  for (const auto& [k, v] : headers) d[py::str(k)] = py::str(v);
+  return d;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "dind's C++ core: the Docker Engine API client";
+  py::register_local_exception_translator(translate);
+  m.attr("MAX_API_VERSION") = dind::kMaxApiVersion;
+  m.attr("MIN_API_VERSION") = dind::kMinApiVersion;
+
+  py::class_<dind::Client>(m, "Client")
+      .def(py::init([](const std::string& base_url, const py::object& tls, const py::object& version,
+                       const py::object& timeout) {
+             std::optional<TlsArgs> targs;
+             if (!tls.is_none()) targs = tls_args(tls.cast<py::dict>());
+             std::string v = version.is_none() ? std::string() : version.cast<std::string>();
+             auto t = to_timeout(timeout);
+             py::gil_scoped_release release;  // cert files are read here
+             std::optional<dind::TlsConfig> tc;
+             if (targs) tc = make_tls(*targs);
+             auto cfg = dind::ClientConfig::from_url(base_url, std::move(tc));
+             cfg.version = v;
+             if (!cfg.version.empty() && cfg.version[0] == 'v') cfg.version.erase(0, 1);
+             cfg.timeout = t;
+             return dind::Client(std::move(cfg));
+           }),
+           "base_url"_a = dind::kDefaultDockerHost, "tls"_a = py::none(), "version"_a = py::none(),
+           "timeout"_a = py::none())
+      .def_static(
+          "from_env",
+          [](const py::object& version, const py::object& timeout) {
+            std::string v = version.is_none() ? std::string() : version.cast<std::string>();
+            std::optional<std::chrono::milliseconds> t;
+            if (!timeout.is_none()) t = to_timeout(timeout);
+            py::gil_scoped_release release;
+            auto cfg = dind::ClientConfig::from_env();
+            if (!v.empty()) cfg.version = v;
+            if (t) cfg.timeout = *t;
+            return dind::Client(std::move(cfg));
+          },
+          "version"_a = py::none(), "timeout"_a = py::none(),
+          "A client configured from DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION.")
+      .def("ping", &dind::Client::ping, py::call_guard<py::gil_scoped_release>(), "GET /_ping; returns \"OK\".")
+      .def(
+          "version",
+          [](dind::Client& c) {
+            std::string body;
+            {
+              py::gil_scoped_release release;
+              body = c.request("GET", "/version").body;
+            }
+            return json_loads()(py::bytes(body));
+          },
+          "GET /version as a dict.")
+      .def(
+          "info",
+          [](dind::Client& c) {
+            std::string body;
+            {
+              py::gil_scoped_release release;
+              body = c.request("GET", "/info").body;
+            }
+            return json_loads()(py::bytes(body));
+          },
+          "GET /info as a dict.")
+      .def_property_readonly("api_version",
+                             [](dind::Client& c) {
+                               py::gil_scoped_release release;
+                               return c.api_version();
+                             })
+      .def_property_readonly("base_url", [](const dind::Client& c) { return c.host(); })
+      .def_property_readonly("idle_connections", &dind::Client::idle_connections)
+      .def(
+          "request",
+          [](dind::Client& c, const std::string& method, const std::string& path, const py::object& query,
+             const py::object& body, const py::object& headers, const py::object& timeout) {
+            dind::Query q = to_query(query);
+            std::optional<dind::Body> b;
+            dind::Headers h;
+            if (!headers.is_none())
+              for (auto item : headers.cast<py::dict>())
+                h.emplace_back(py::str(item.first).cast<std::string>(), py::str(item.second).cast<std::string>());
+            if (py::isinstance<py::bytes>(body)) {
+              b = dind::Body::raw(body.cast<std::string>());
+            } else if (py::isinstance<py::str>(body)) {
+              b = dind::Body{body.cast<std::string>(), "application/json"};
+            } else if (!body.is_none()) {
+              b = dind::Body{py::module_::import("json").attr("dumps")(body).cast<std::string>(), "application/json"};
+            }
+            std::optional<dind::Clock::duration> t;
+            if (!timeout.is_none()) t = to_timeout(timeout);
+            dind::Response r;
+            {
+              py::gil_scoped_release release;
+              r = c.request(method, path, q, b, h, t);
+            }
+            return py::make_tuple(r.status, to_dict(r.headers), py::bytes(r.body));
+          },
+          "method"_a, "path"_a, "query"_a = py::none(), "body"_a = py::none(), "headers"_a = py::none(),
+          "timeout"_a = py::none(),
+          "A unary call on /v{api_version}{path}: (status, headers, body bytes). Error statuses raise APIError "
+          "subclasses; dict/list bodies are sent as JSON; query values may be lists (repeated keys).");
+}

@@ -1,0 +1,56 @@
+// Layer 1: where the engine is (unix socket or TCP, with or without TLS) and the docker CLI's environment rules.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "dind/tls.hpp"
+
+namespace dind {
+
+// A parsed engine address. Parse errors throw dind::Error naming the offending value.
+struct Endpoint {
+  enum class Kind { Unix, Tcp };
+  Kind kind = Kind::Unix;
+  std::string path;        // Unix: absolute socket path
+  std::string host;        // Tcp: DNS name or IP literal (IPv6 without brackets)
+  std::uint16_t port = 0;  // Tcp
+  bool tls = false;        // Tcp: speak TLS (https://, or tcp:// with a TLS config)
+
+  // Accepts unix:///path, tcp://host[:port], http://host[:port], https://host[:port] ([v6]:port too).
+  // `tls` upgrades tcp:// to TLS (the docker CLI's rule); a port-less tcp:// gets 2375, or 2376 with TLS.
+  static Endpoint parse(const std::string& url, bool tls = false);
+
+  bool is_unix() const noexcept { return kind == Kind::Unix; }
+  // The canonical address used in every message: "unix:///var/run/docker.sock", "tcp://127.0.0.1:2376".
+  std::string url() const;
+  // Host header: "docker" for unix sockets (the daemon ignores it), host:port otherwise.
+  std::string host_header() const;
+};
+
+inline constexpr const char* kDefaultDockerHost = "unix:///var/run/docker.sock";
+
+// Everything a Client needs; immutable once the client is made.
+struct ClientConfig {
+  Endpoint endpoint = Endpoint::parse(kDefaultDockerHost);
+  std::optional<TlsConfig> tls;                      // set for TLS endpoints
+  std::string version;                               // pinned API version ("1.41"); empty: negotiate once
+  std::chrono::milliseconds timeout{60000};          // whole unary request (connect + write + answer)
+  std::chrono::milliseconds connect_timeout{30000};  // also bounded by `timeout`
+  std::size_t max_idle = 8;                          // idle keep-alive connections kept
+  std::chrono::milliseconds idle_keepalive{30000};   // drop idle connections older than this
+  std::size_t max_body = 256u << 20;                 // cap on a unary response body
+
+  // A config for `url` (tcp:// becomes TLS when `tls` is given).
+  static ClientConfig from_url(const std::string& url, std::optional<TlsConfig> tls = std::nullopt);
+  // The docker CLI's rules: DOCKER_HOST (default unix:///var/run/docker.sock); DOCKER_TLS_VERIFY non-empty (even
+  // "0") = TLS with verification; DOCKER_CERT_PATH (default ~/.docker) holds ca.pem, cert.pem, key.pem and turns
+  // TLS on (without verification unless DOCKER_TLS_VERIFY) when set; DOCKER_API_VERSION pins the version.
+  static ClientConfig from_env();
+  static ClientConfig from_env(const std::map<std::string, std::string>& env);
+};
+
+}  // namespace dind

@@ -1,0 +1,153 @@
+#include "dind/endpoint.hpp"
+
+#include <cstdlib>
+
+#include "dind/errors.hpp"
+
+namespace dind {
+namespace {
+
+[[noreturn]] void bad(const std::string& url, const std::string& why) {
+  throw Error("invalid Docker host \"" + url + "\": " + why);
+}
+
+bool starts_with(const std::string& s, const char* prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+
+}  // namespace
+
+Endpoint Endpoint::parse(const std::string& url, bool tls) {
+  Endpoint ep;
+  if (url.empty()) bad(url, "empty (expected unix:///path or tcp://host:port)");
+  if (starts_with(url, "unix://")) {
+    ep.kind = Kind::Unix;
+    ep.path = url.substr(7);
+    if (ep.path.empty() || ep.path[0] != '/')
+      bad(url, "a unix socket needs an absolute path: unix:///var/run/docker.sock");
+    return ep;
+  }
+  if (starts_with(url, "npipe://")) bad(url, "Windows named pipes (npipe://) are not supported");
+  if (starts_with(url, "ssh://")) bad(url, "ssh:// hosts are not supported; forward the socket or use tcp://");
+  std::string rest;
+  std::uint16_t default_port = 0;
+  if (starts_with(url, "tcp://")) {
+    rest = url.substr(6);
+    ep.tls = tls;
+    default_port = tls ? 2376 : 2375;
+  } else if (starts_with(url, "http://")) {
+    rest = url.substr(7);
+    ep.tls = false;
+    default_port = 80;
+  } else if (starts_with(url, "https://")) {
+    rest = url.substr(8);
+    ep.tls = true;
+    default_port = 443;
+  } else if (url.find("://") == std::string::npos && url[0] == '/') {
+    bad(url, "a socket path needs the unix:// scheme: unix://" + url);
+  } else {
+    bad(url, "unsupported scheme (expected unix://, tcp://, http:// or https://)");
+  }
+  ep.kind = Kind::Tcp;
+  if (!rest.empty() && rest.back() == '/') rest.pop_back();
+  if (rest.find('/') != std::string::npos) bad(url, "a path after host:port is not supported");
+  if (rest.empty()) bad(url, "no host");
+  std::string port;
+  if (rest[0] == '[') {  // [v6]:port
+    auto close = rest.find(']');
+    if (close == std::string::npos) bad(url, "unterminated [IPv6] address");
+    ep.host = rest.substr(1, close - 1);
+    std::string after = rest.substr(close + 1);
+    if (!after.empty()) {
+      if (after[0] != ':') bad(url, "expected :port after ]");
+      port = after.substr(1);
+      if (port.empty()) bad(url, "empty port");
+    }
+  } else {
+    auto colon = rest.rfind(':');
+    if (colon != std::string::npos) {
+      if (rest.find(':') != colon) bad(url, "IPv6 addresses need brackets: tcp://[::1]:2375");
+      ep.host = rest.substr(0, colon);
+      port = rest.substr(colon + 1);
+      if (port.empty()) bad(url, "empty port");
+    } else {
+      ep.host = rest;
+    }
+  }
+  if (ep.host.empty()) bad(url, "no host");
+  if (port.empty()) {
+    ep.port = default_port;
+  } else {
+    if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+      bad(url, "bad port \"" + port + "\"");
+    unsigned long p = std::stoul(port);
+    if (p == 0 || p > 65535) bad(url, "port out of range: " + port);
+    ep.port = static_cast<std::uint16_t>(p);
+  }
+  return ep;
+}
+
+std::string Endpoint::url() const {
+  if (kind == Kind::Unix) return "unix://" + path;
+  bool v6 = host.find(':') != std::string::npos;
+  return std::string(tls ? "https://" : "tcp://") + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+std::string Endpoint::host_header() const {
+  if (kind == Kind::Unix) return "docker";
+  bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+ClientConfig ClientConfig::from_url(const std::string& url, std::optional<TlsConfig> tls) {
+  ClientConfig c;
+  c.endpoint = Endpoint::parse(url, tls.has_value());
+  if (c.endpoint.is_unix()) tls.reset();          // TLS settings have no meaning on a unix socket
+  if (c.endpoint.tls && !tls) tls = TlsConfig{};  // https:// without material: verification will ask for a CA
+  c.tls = std::move(tls);
+  return c;
+}
+
+ClientConfig ClientConfig::from_env(const std::map<std::string, std::string>& env) {
+  auto get = [&](const char* k) -> std::string {
+    auto it = env.find(k);
+    return it == env.end() ? std::string() : it->second;
+  };
+  const bool has_cert_path = env.count("DOCKER_CERT_PATH") && !get("DOCKER_CERT_PATH").empty();
+  const bool verify = !get("DOCKER_TLS_VERIFY").empty();
+  std::string host = get("DOCKER_HOST");
+  if (host.empty()) host = kDefaultDockerHost;
+
+  std::optional<TlsConfig> tls;
+  bool unix_host = host.rfind("unix://", 0) == 0;
+  if ((verify || has_cert_path) && !unix_host) {
+    std::string dir = get("DOCKER_CERT_PATH");
+    if (dir.empty()) {
+      std::string home = get("HOME");
+      if (home.empty()) throw TlsError("DOCKER_TLS_VERIFY is set but neither DOCKER_CERT_PATH nor HOME is");
+      dir = home + "/.docker";
+    }
+    tls = TlsConfig::from_cert_dir(dir, verify);
+  }
+  ClientConfig c;
+  try {
+    c = from_url(host, std::move(tls));
+  } catch (const TlsError&) {
+    throw;
+  } catch (const Error& e) {
+    throw Error(std::string("DOCKER_HOST: ") + e.what());
+  }
+  c.version = get("DOCKER_API_VERSION");
+  if (!c.version.empty() && c.version[0] == 'v') c.version.erase(0, 1);
+  return c;
+}
+
+ClientConfig ClientConfig::from_env() {
+  std::map<std::string, std::string> env;
+  for (const char* k : {"DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_API_VERSION", "HOME"}) {
+    if (const char* v = std::getenv(k)) env[k] = v;
+  }
+  return from_env(env);
+}
+
+}  // namespace dind
