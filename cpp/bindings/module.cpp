@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "common.hpp"
 #include "dind/client.hpp"
 #include "dind/errors.hpp"
 
@@ -251,4 +252,7 @@ PYBIND11_MODULE(_core, m) {
           "timeout"_a = py::none(),
           "A unary call on /v{api_version}{path}: (status, headers, body bytes). Error statuses raise APIError "
           "subclasses; dict/list bodies are sent as JSON; query values may be lists (repeated keys).");
+
+  // Each resource group binds itself from its own file (cpp/bindings/<group>.cpp, DIND_BINDINGS).
+  dind::py::run_binders(m);
 }

@@ -1,9 +1,15 @@
 """The Engine API client: a thin Pythonic shell over ``dind._core.Client`` (names follow docker-py)."""
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Union
 
 from . import _core
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .models.containers import ContainerCollection
+    from .models.images import ImageCollection
+    from .models.networks import NetworkCollection
+    from .models.volumes import VolumeCollection
 
 DEFAULT_BASE_URL = "unix:///var/run/docker.sock"
 DEFAULT_TIMEOUT = 60
@@ -59,6 +65,44 @@ class Client:
     @property
     def base_url(self) -> str:
         return self._api.base_url
+
+    # Resource groups, docker-py style; each is built on first use so `import dind` stays cheap.
+    @property
+    def containers(self) -> "ContainerCollection":
+        from .models.containers import ContainerCollection
+
+        return ContainerCollection(self)
+
+    @property
+    def images(self) -> "ImageCollection":
+        from .models.images import ImageCollection
+
+        return ImageCollection(self)
+
+    @property
+    def networks(self) -> "NetworkCollection":
+        from .models.networks import NetworkCollection
+
+        return NetworkCollection(self)
+
+    @property
+    def volumes(self) -> "VolumeCollection":
+        from .models.volumes import VolumeCollection
+
+        return VolumeCollection(self)
+
+    def events(self, since: Any = None, until: Any = None, filters: Optional[Mapping[str, Any]] = None,
+               decode: Optional[bool] = None) -> Any:
+        """``GET /events`` as an iterator (dicts with ``decode=True``); ``close()`` it to stop."""
+        from .models.streams import client_events
+
+        return client_events(self, since=since, until=until, filters=filters, decode=decode)
+
+    def df(self) -> Dict[str, Any]:
+        """``GET /system/df``: disk usage of images, containers, volumes and the build cache."""
+        from .models.system import client_df
+
+        return client_df(self)
 
     def ping(self) -> bool:
         """True if the engine answers ``GET /_ping`` with OK; raises otherwise."""
