@@ -13,35 +13,46 @@ lock=/run/lock/dind-images.lock
 
 # Bump when what goes into an image changes (not the entrypoint, which is tracked by its hash).
 recipe_busybox=1
-recipe_dind=1
+recipe_dind=2
 dind_packages=docker.io,iptables,openssl,ca-certificates,procps,iproute2
 suite=bookworm
 
 die() { echo "images.sh: $*" >&2; exit 1; }
 step() { echo "images.sh: $*" >&2; }
-label() { docker image inspect -f "{{index .Config.Labels \"$2\"}}" "$1" 2>/dev/null || :; }
-have() { docker image inspect "$1" >/dev/null 2>&1; }
 
-docker version -f '{{.Server.Version}}' >/dev/null 2>&1 ||
-  die "no Docker engine answers (run scripts/engine.sh, or scripts/provision.sh as root)"
+# One inspect of all three images (a warm run costs one CLI call); a line per found image:
+# ",tag,tag,|recipe|entrypoint-sha".
+load_state() {
+  state=$(docker image inspect -f \
+    ',{{range .RepoTags}}{{.}},{{end}}|{{index .Config.Labels "dind.recipe"}}|{{index .Config.Labels "dind.entrypoint.sha256"}}' \
+    busybox:latest dind-offline:latest dind-offline:base 2>/dev/null || :)
+}
+# label IMAGE recipe|sha: the label of a present image, empty if absent.
+label() {
+  awk -F'|' -v tag=",$1," -v f="$2" 'index($1, tag) { print (f == "recipe" ? $2 : $3); exit }' <<<"$state"
+}
+
 [ -r "$entrypoint_src" ] || die "entrypoint $entrypoint_src is missing"
 entrypoint_sha=$(sha256sum "$entrypoint_src" | cut -d' ' -f1)
 
-busybox_ok() { have busybox:latest && [ "$(label busybox:latest dind.recipe)" = "$recipe_busybox" ]; }
+busybox_ok() { [ "$(label busybox:latest recipe)" = "$recipe_busybox" ]; }
 # dind-offline:base is the imported rootfs; :latest is it, or it plus a newer entrypoint (see refresh_entrypoint).
 dind_ok() {
-  have dind-offline:latest && [ "$(label dind-offline:latest dind.recipe)" = "$recipe_dind" ] &&
-    [ "$(label dind-offline:base dind.recipe)" = "$recipe_dind" ]
+  [ "$(label dind-offline:latest recipe)" = "$recipe_dind" ] && [ "$(label dind-offline:base recipe)" = "$recipe_dind" ]
 }
-dind_fresh() { dind_ok && [ "$(label dind-offline:latest dind.entrypoint.sha256)" = "$entrypoint_sha" ]; }
+dind_fresh() { dind_ok && [ "$(label dind-offline:latest sha)" = "$entrypoint_sha" ]; }
 
+load_state
 busybox_ok && dind_fresh && exit 0
 
+docker version -f '{{.Server.Version}}' >/dev/null 2>&1 ||
+  die "no Docker engine answers (run scripts/engine.sh, or scripts/provision.sh as root)"
 [ "$(id -u)" = 0 ] || die "busybox:latest or dind-offline:latest must be built, which needs root (run: sudo $0)"
 # Two runs at once (e.g. parallel CI steps) would both build; the second waits, then finds the images present.
 mkdir -p "$(dirname "$lock")"
 exec 9>"$lock"
 flock 9
+load_state
 busybox_ok && dind_fresh && exit 0
 
 tmp=$(mktemp -d /var/tmp/dind-images.XXXXXX)
@@ -112,7 +123,7 @@ build_dind() {
   mirror=$(debian_mirror)
   [ -n "$mirror" ] ||
     die "no Debian mirror for $suite (main) found in /etc/apt/sources.list{,.d/*.sources,.d/*.list}; set DIND_DEBIAN_MIRROR"
-  step "dind-offline:latest: debootstrap $suite from $mirror (about 1 min)"
+  step "dind-offline:latest: debootstrap $suite from $mirror (1 min on an idle machine, longer under load)"
   if ! debootstrap --variant=minbase --include="$dind_packages" "$suite" "$root" "$mirror" >"$log" 2>&1; then
     tail -n 20 "$log" >&2
     die "debootstrap $suite from $mirror into $root failed (see the lines above)"
@@ -155,7 +166,7 @@ build_dind() {
 # Only the entrypoint changed: put the new one on top of :base (one small layer) instead of a 1-min rebuild.
 # The temporary container carries no label on purpose: commit would copy it into the image and every container.
 refresh_entrypoint() {
-  if [ "$(label dind-offline:base dind.entrypoint.sha256)" = "$entrypoint_sha" ]; then
+  if [ "$(label dind-offline:base sha)" = "$entrypoint_sha" ]; then
     docker tag dind-offline:base dind-offline:latest
     return
   fi
