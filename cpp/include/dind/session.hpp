@@ -1,0 +1,59 @@
+// Layer 6: who owns what dind creates on an engine. Every container, volume and network carries these labels, so a
+// later run can tell a live session's objects from those a crashed or killed run left behind, and reap() them.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dind/client.hpp"
+
+namespace dind {
+
+inline constexpr const char* kLabelSession = "dind.session";         // the session id (DIND_SESSION or derived)
+inline constexpr const char* kLabelOwnerPid = "dind.owner-pid";      // the process whose death orphans the object
+inline constexpr const char* kLabelOwnerStart = "dind.owner-start";  // its start time (guards against pid reuse)
+inline constexpr const char* kLabelOwnerHost = "dind.owner-host";    // the machine that pid lives on
+inline constexpr const char* kLabelCreated = "dind.created";         // unix seconds
+inline constexpr const char* kLabelName = "dind.name";               // a daemon's name, for `dind env NAME`
+inline constexpr const char* kLabelCertPath = "dind.cert-path";      // the client cert dir of a daemon
+inline constexpr const char* kLabelTls = "dind.tls";                 // "1" when the daemon speaks TLS
+
+// A process, identified by its pid and its start time (ticks since boot, from /proc): a pid alone can be reused.
+struct Owner {
+  int pid = 0;
+  std::string start;
+  std::string host;
+
+  static Owner self();    // this process
+  static Owner parent();  // the parent process (`dind up`: the shell that called it owns the daemon)
+  // False only when this machine can tell the process is gone; an owner on another machine counts as alive.
+  bool alive() const;
+};
+
+// DIND_SESSION if set, else derived from the parent process's pid and start time, so that processes started by one
+// parent (pytest-xdist workers) share a session.
+std::string session_id();
+
+// The labels every object made for `owner` carries.
+std::map<std::string, std::string> session_labels(const Owner& owner, const std::string& session = session_id());
+
+struct ReapOptions {
+  // Also remove objects of live owners that are older than this.
+  std::optional<std::chrono::seconds> older_than;
+  // Remove everything labelled by dind on the engine, live owners too (`dind down --all`).
+  bool everything = false;
+};
+
+struct ReapResult {
+  std::vector<std::string> containers, volumes, networks;  // names (or ids) of what was removed
+};
+
+// Removes (force, with volumes) the containers, then the volumes and networks, labelled by dind whose owner is
+// gone, or that are older than `older_than`. Cert directories named by removed daemons are deleted too. Objects
+// that vanish meanwhile (another reaper) are not errors.
+ReapResult reap(Client outer, const ReapOptions& options = {});
+
+}  // namespace dind
