@@ -1,0 +1,163 @@
+// _core.Containers: the non-streaming containers calls. Arguments are converted with the GIL held, the call runs
+// without it, and the Python result is built after it is taken back.
+#include "dind/containers.hpp"
+
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "common.hpp"
+
+namespace {
+
+namespace pyb = pybind11;
+using namespace pybind11::literals;
+using dind::Containers;
+using nlohmann::json;
+
+json json_arg(const pyb::object& o) {
+  return o.is_none() ? json() : dind::py::from_python(o);
+}
+
+std::string str_arg(const pyb::object& o) {
+  return o.is_none() ? std::string() : pyb::str(o).cast<std::string>();
+}
+
+// Runs `fn` without the GIL and converts its JSON result with it.
+template <class Fn>
+pyb::object json_call(Fn&& fn) {
+  json r;
+  {
+    pyb::gil_scoped_release release;
+    r = fn();
+  }
+  return dind::py::to_python(r);
+}
+
+// Shared so that close() from another thread can reach a wait blocked in result().
+using PendingWaitPtr = std::shared_ptr<Containers::PendingWait>;
+
+}  // namespace
+
+DIND_BINDINGS(containers) {
+  pyb::class_<Containers::PendingWait, PendingWaitPtr>(m, "PendingWait",
+                                                       "A wait the engine has registered; result() blocks for it.")
+      .def(
+          "result", [](Containers::PendingWait& w) { return json_call([&] { return w.result(); }); },
+          "Blocks with no total timeout; {'StatusCode': n, 'Error': ...}.")
+      .def("close", &Containers::PendingWait::close, "Gives up on the wait (any thread).");
+
+  pyb::class_<Containers>(m, "Containers", "The /containers endpoints (non-streaming).")
+      .def(pyb::init<dind::Client>(), "client"_a)
+      .def(
+          "list",
+          [](Containers& c, bool all, const pyb::object& filters, int limit, bool size) {
+            json f = json_arg(filters);
+            return json_call([&] { return c.list(all, f, limit, size); });
+          },
+          "all"_a = false, "filters"_a = pyb::none(), "limit"_a = -1, "size"_a = false)
+      .def(
+          "inspect",
+          [](Containers& c, const std::string& id, bool size) {
+            return json_call([&] { return c.inspect(id, size); });
+          },
+          "id"_a, "size"_a = false)
+      .def(
+          "create",
+          [](Containers& c, const pyb::object& config, const pyb::object& name, const pyb::object& platform) {
+            json cfg = json_arg(config);
+            std::string n = str_arg(name), p = str_arg(platform);
+            return json_call([&] { return c.create(cfg, n, p); });
+          },
+          "config"_a, "name"_a = pyb::none(), "platform"_a = pyb::none())
+      .def("start", &Containers::start, "id"_a, pyb::call_guard<pyb::gil_scoped_release>(),
+           "False if it was already running (304).")
+      .def("stop", &Containers::stop, "id"_a, "timeout"_a = pyb::none(), pyb::call_guard<pyb::gil_scoped_release>(),
+           "False if it was already stopped (304).")
+      .def(
+          "kill",
+          [](Containers& c, const std::string& id, const pyb::object& signal) {
+            std::string s = str_arg(signal);
+            pyb::gil_scoped_release release;
+            c.kill(id, s);
+          },
+          "id"_a, "signal"_a = pyb::none())
+      .def("restart", &Containers::restart, "id"_a, "timeout"_a = pyb::none(),
+           pyb::call_guard<pyb::gil_scoped_release>())
+      .def("pause", &Containers::pause, "id"_a, pyb::call_guard<pyb::gil_scoped_release>())
+      .def("unpause", &Containers::unpause, "id"_a, pyb::call_guard<pyb::gil_scoped_release>())
+      .def("remove", &Containers::remove, "id"_a, "force"_a = false, "v"_a = false, "link"_a = false,
+           pyb::call_guard<pyb::gil_scoped_release>())
+      .def(
+          "wait",
+          [](Containers& c, const std::string& id, const pyb::object& condition) {
+            std::string cond = str_arg(condition);
+            return json_call([&] { return c.wait(id, cond); });
+          },
+          "id"_a, "condition"_a = pyb::none(), "Blocks with no total timeout.")
+      .def(
+          "begin_wait",
+          [](Containers& c, const std::string& id, const pyb::object& condition) {
+            std::string cond = str_arg(condition);
+            pyb::gil_scoped_release release;
+            return std::make_shared<Containers::PendingWait>(c.begin_wait(id, cond));
+          },
+          "id"_a, "condition"_a = pyb::none(), "Registers a wait (e.g. next-exit before start).")
+      .def(
+          "top",
+          [](Containers& c, const std::string& id, const pyb::object& ps_args) {
+            std::string a = str_arg(ps_args);
+            return json_call([&] { return c.top(id, a); });
+          },
+          "id"_a, "ps_args"_a = pyb::none())
+      .def(
+          "stats",
+          [](Containers& c, const std::string& id, bool one_shot) {
+            return json_call([&] { return c.stats(id, one_shot); });
+          },
+          "id"_a, "one_shot"_a = false)
+      .def("rename", &Containers::rename, "id"_a, "name"_a, pyb::call_guard<pyb::gil_scoped_release>())
+      .def(
+          "update",
+          [](Containers& c, const std::string& id, const pyb::object& config) {
+            json cfg = json_arg(config);
+            return json_call([&] { return c.update(id, cfg); });
+          },
+          "id"_a, "config"_a)
+      .def(
+          "prune",
+          [](Containers& c, const pyb::object& filters) {
+            json f = json_arg(filters);
+            return json_call([&] { return c.prune(f); });
+          },
+          "filters"_a = pyb::none())
+      .def(
+          "logs_all",
+          [](Containers& c, const std::string& id, bool stdout_, bool stderr_, bool timestamps, const pyb::object& tail,
+             std::optional<std::int64_t> since, std::optional<std::int64_t> until, bool follow, bool demux,
+             std::optional<bool> tty) {
+            Containers::LogsOptions o;
+            o.stdout_ = stdout_;
+            o.stderr_ = stderr_;
+            o.timestamps = timestamps;
+            o.tail = str_arg(tail);
+            o.since = since;
+            o.until = until;
+            o.follow = follow;
+            o.demux = demux;
+            o.tty = tty;
+            Containers::Output out;
+            {
+              pyb::gil_scoped_release release;
+              out = c.logs_all(id, o);
+            }
+            return pyb::make_tuple(pyb::bytes(out.out), pyb::bytes(out.err));
+          },
+          "id"_a, "stdout"_a = true, "stderr"_a = true, "timestamps"_a = false, "tail"_a = pyb::none(),
+          "since"_a = pyb::none(), "until"_a = pyb::none(), "follow"_a = false, "demux"_a = true, "tty"_a = pyb::none(),
+          "The whole log as (stdout bytes, stderr bytes); with demux=False everything is in the first, in order.");
+}

@@ -1,0 +1,248 @@
+#include "dind/containers.hpp"
+
+#include <chrono>
+#include <utility>
+
+#include "dind/demux.hpp"
+#include "dind/errors.hpp"
+#include "dind/http.hpp"
+
+namespace dind {
+namespace {
+
+using nlohmann::json;
+
+std::string container_path(const std::string& id, std::string_view suffix = {}) {
+  std::string p = "/containers/" + http::url_encode(id);
+  p += suffix;
+  return p;
+}
+
+const char* flag(bool b) {
+  return b ? "1" : "0";
+}
+
+// docker-py's filter shape → the API's JSON: scalar values become one-element lists of strings, bools "true"/"false";
+// the API's own map form ({"label": {"a=b": true}}) passes through.
+std::string encode_list_filters(const json& filters) {
+  if (!filters.is_object()) throw Error("container filters must be a JSON object, got: " + filters.dump());
+  auto as_string = [](const json& v) -> std::string {
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+    return v.dump();
+  };
+  json out = json::object();
+  for (const auto& [key, value] : filters.items()) {
+    if (value.is_null()) continue;
+    if (value.is_object()) {
+      out[key] = value;
+    } else if (value.is_array()) {
+      json list = json::array();
+      for (const auto& v : value) list.push_back(as_string(v));
+      out[key] = std::move(list);
+    } else {
+      out[key] = json::array({as_string(value)});
+    }
+  }
+  return out.dump();
+}
+
+void add_filters(Query& q, const json& filters) {
+  if (filters.is_null() || (filters.is_object() && filters.empty())) return;
+  q.emplace_back("filters", encode_list_filters(filters));
+}
+
+json parse_body(const Response& r, const Client& c, std::string_view method, const std::string& path) {
+  try {
+    return r.body.empty() ? json() : json::parse(r.body);
+  } catch (const json::exception& e) {
+    throw StreamError(std::string(method) + " " + path + " on " + c.host() + ": the engine's answer is not JSON (" +
+                      e.what() + ")");
+  }
+}
+
+// Seconds a stop/restart may take on the engine's side when no `t` is given: the container's StopTimeout, else 10.
+int default_stop_seconds(Containers& self, const std::string& id) {
+  const json info = self.inspect(id);
+  const auto cfg = info.find("Config");
+  if (cfg != info.end() && cfg->is_object()) {
+    const auto st = cfg->find("StopTimeout");
+    if (st != cfg->end() && st->is_number_integer() && st->get<int>() >= 0) return st->get<int>();
+  }
+  return 10;
+}
+
+}  // namespace
+
+json Containers::list(bool all, const json& filters, int limit, bool size) {
+  Query q;
+  if (all) q.emplace_back("all", "1");
+  if (limit >= 0) q.emplace_back("limit", std::to_string(limit));
+  if (size) q.emplace_back("size", "1");
+  add_filters(q, filters);
+  const std::string path = "/containers/json";
+  return parse_body(client_.request("GET", path, q), client_, "GET", path);
+}
+
+json Containers::inspect(const std::string& id, bool size) {
+  Query q;
+  if (size) q.emplace_back("size", "1");
+  const std::string path = container_path(id, "/json");
+  return parse_body(client_.request("GET", path, q), client_, "GET", path);
+}
+
+json Containers::create(const json& config, const std::string& name, const std::string& platform) {
+  Query q;
+  if (!name.empty()) q.emplace_back("name", name);
+  if (!platform.empty()) q.emplace_back("platform", platform);
+  const std::string path = "/containers/create";
+  return parse_body(client_.request("POST", path, q, Body::json(config.is_null() ? json::object() : config)), client_,
+                    "POST", path);
+}
+
+bool Containers::start(const std::string& id) {
+  return client_.request("POST", container_path(id, "/start")).status != 304;
+}
+
+bool Containers::stop(const std::string& id, std::optional<int> timeout) {
+  // The engine answers only after the container is down, up to t seconds later: the client's own timeout must not
+  // cut that short (docker-py's timeout + t).
+  const int t = timeout ? *timeout : default_stop_seconds(*this, id);
+  Query q;
+  if (timeout) q.emplace_back("t", std::to_string(*timeout));
+  const auto limit = client_.config().timeout + std::chrono::seconds(t < 0 ? 0 : t);
+  return client_.request("POST", container_path(id, "/stop"), q, std::nullopt, {}, limit).status != 304;
+}
+
+void Containers::kill(const std::string& id, const std::string& signal) {
+  Query q;
+  if (!signal.empty()) q.emplace_back("signal", signal);
+  client_.request("POST", container_path(id, "/kill"), q);
+}
+
+void Containers::restart(const std::string& id, std::optional<int> timeout) {
+  const int t = timeout ? *timeout : default_stop_seconds(*this, id);
+  Query q;
+  if (timeout) q.emplace_back("t", std::to_string(*timeout));
+  const auto limit = client_.config().timeout + std::chrono::seconds(t < 0 ? 0 : t);
+  client_.request("POST", container_path(id, "/restart"), q, std::nullopt, {}, limit);
+}
+
+void Containers::pause(const std::string& id) {
+  client_.request("POST", container_path(id, "/pause"));
+}
+
+void Containers::unpause(const std::string& id) {
+  client_.request("POST", container_path(id, "/unpause"));
+}
+
+void Containers::remove(const std::string& id, bool force, bool v, bool link) {
+  Query q{{"force", flag(force)}, {"v", flag(v)}, {"link", flag(link)}};
+  client_.request("DELETE", container_path(id), q);
+}
+
+Containers::PendingWait Containers::begin_wait(const std::string& id, const std::string& condition) {
+  Query q;
+  if (!condition.empty()) q.emplace_back("condition", condition);
+  const std::string path = container_path(id, "/wait");
+  // stream(): the head comes at once (API >= 1.30), the body when the condition is met — no total timeout.
+  BodyReader reader = client_.stream("POST", path, q);
+  return PendingWait(std::move(reader), "POST " + path + " on " + client_.host());
+}
+
+json Containers::PendingWait::result() {
+  const std::string body = reader_.read_all(1 << 20);
+  if (body.empty()) {
+    // Old engines answer a failed `removed` wait with an empty body; a closed wait ends the same way.
+    throw StreamError(what_ + ": the wait ended without a result (closed, or the engine gave up on it)");
+  }
+  json r;
+  try {
+    r = json::parse(body);
+  } catch (const json::exception&) {
+    // A proxy may cut the stream after the 200 and write plain text.
+    throw StreamError(what_ + ": the wait ended with a body that is not JSON: " + body.substr(0, 512));
+  }
+  if (!r.is_object() || !r.contains("StatusCode")) {
+    throw StreamError(what_ + ": the wait result has no StatusCode: " + body.substr(0, 512));
+  }
+  if (!r.contains("Error")) r["Error"] = nullptr;
+  return r;
+}
+
+json Containers::wait(const std::string& id, const std::string& condition) {
+  return begin_wait(id, condition).result();
+}
+
+json Containers::top(const std::string& id, const std::string& ps_args) {
+  Query q;
+  if (!ps_args.empty()) q.emplace_back("ps_args", ps_args);
+  const std::string path = container_path(id, "/top");
+  return parse_body(client_.request("GET", path, q), client_, "GET", path);
+}
+
+json Containers::stats(const std::string& id, bool one_shot) {
+  Query q{{"stream", "0"}};
+  if (one_shot) q.emplace_back("one-shot", "1");
+  const std::string path = container_path(id, "/stats");
+  // Without one-shot the engine waits for a second sample (~1 s) before answering; that fits the unary timeout.
+  return parse_body(client_.request("GET", path, q), client_, "GET", path);
+}
+
+void Containers::rename(const std::string& id, const std::string& name) {
+  client_.request("POST", container_path(id, "/rename"), {{"name", name}});
+}
+
+json Containers::update(const std::string& id, const json& config) {
+  const std::string path = container_path(id, "/update");
+  return parse_body(client_.request("POST", path, {}, Body::json(config.is_null() ? json::object() : config)), client_,
+                    "POST", path);
+}
+
+json Containers::prune(const json& filters) {
+  Query q;
+  add_filters(q, filters);
+  const std::string path = "/containers/prune";
+  return parse_body(client_.request("POST", path, q), client_, "POST", path);
+}
+
+Containers::Output Containers::logs_all(const std::string& id, const LogsOptions& o) {
+  bool tty = false;
+  if (o.tty) {
+    tty = *o.tty;
+  } else {
+    const json info = inspect(id);
+    tty = info.value("/Config/Tty"_json_pointer, false);
+  }
+  Query q{{"stdout", flag(o.stdout_)}, {"stderr", flag(o.stderr_)}};
+  if (o.timestamps) q.emplace_back("timestamps", "1");
+  if (o.follow) q.emplace_back("follow", "1");
+  if (!o.tail.empty()) q.emplace_back("tail", o.tail);
+  if (o.since) q.emplace_back("since", std::to_string(*o.since));
+  if (o.until) q.emplace_back("until", std::to_string(*o.until));
+  const std::string path = container_path(id, "/logs");
+  BodyReader reader = client_.stream("GET", path, q);
+
+  Output result;
+  auto sink = [&](StdStream s, std::string_view payload) {
+    (o.demux && s == StdStream::err ? result.err : result.out).append(payload);
+  };
+  DemuxOptions dopt;
+  dopt.context = "logs of container " + id + " on " + client_.host();
+  Demuxer demux(std::move(dopt));
+  RawPassthrough raw;
+  std::string buf(64 * 1024, '\0');
+  for (;;) {
+    const std::size_t n = reader.read_some(buf.data(), buf.size());
+    if (n == 0) break;
+    if (tty) {
+      raw.feed(buf.data(), n, sink);
+    } else {
+      demux.feed(buf.data(), n, sink);
+    }
+  }
+  if (!tty) demux.finish();
+  return result;
+}
+
+}  // namespace dind
