@@ -1,0 +1,172 @@
+#include "dind/frames.hpp"
+
+#include "dind/client.hpp"
+
+namespace dind {
+
+namespace {
+// One transport read. Large enough that a fast producer (200 MB of exec output) costs few calls, small enough to
+// keep latency and memory low for slow ones.
+constexpr std::size_t kReadSize = 256 * 1024;
+
+bool type_is(const std::string* value, std::string_view type) {
+  if (!value) return false;
+  std::string_view v(*value);
+  if (auto semi = v.find(';'); semi != std::string_view::npos) v = v.substr(0, semi);
+  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+  return v == type;
+}
+}  // namespace
+
+std::optional<StreamFormat> format_from_head(const Headers& headers, std::string_view api_version,
+                                             bool raw_type_is_reliable) {
+  if (compare_api_versions(api_version, "1.42") < 0) return std::nullopt;
+  const std::string* type = find_header(headers, "Content-Type");
+  if (type_is(type, kMultiplexedStreamType)) return StreamFormat::multiplexed;
+  if (raw_type_is_reliable && type_is(type, kRawStreamType)) return StreamFormat::raw;
+  return std::nullopt;
+}
+
+struct FrameReader::Impl {
+  std::optional<BodyReader> body;
+  std::optional<UpgradedStream> up;
+  StreamFormat format = StreamFormat::multiplexed;
+  Demuxer demux;
+  std::deque<OutputChunk> pending;
+  std::string buf;
+  std::atomic<bool> closed{false};
+  bool eof = false;
+  std::string context;
+
+  Impl(StreamFormat f, std::string ctx)
+      : format(f), demux(DemuxOptions{std::size_t{64} << 20, false, ctx}), context(std::move(ctx)) {}
+
+  std::size_t read(char* out, std::size_t n) { return body ? body->read_some(out, n) : up->read_some(out, n); }
+
+  void add(StdStream s, std::string_view payload) {
+    if (s == StdStream::in) s = StdStream::out;  // the engine writes stdin echo as stream 0: it is output
+    if (!pending.empty() && pending.back().stream == s) {
+      pending.back().data.append(payload.data(), payload.size());
+    } else {
+      pending.push_back(OutputChunk{s, std::string(payload)});
+    }
+  }
+
+  bool next(OutputChunk& chunk) {
+    for (;;) {
+      if (!pending.empty()) {
+        chunk = std::move(pending.front());
+        pending.pop_front();
+        return true;
+      }
+      if (eof || closed.load()) return false;
+      if (format == StreamFormat::raw) {
+        // Raw TTY bytes: read straight into the chunk, no framing and no copy.
+        chunk.stream = StdStream::out;
+        chunk.data.resize(kReadSize);
+        std::size_t n = read(chunk.data.data(), kReadSize);
+        chunk.data.resize(n);
+        if (n > 0) return true;
+        eof = true;
+        return false;
+      }
+      if (buf.size() != kReadSize) buf.resize(kReadSize);
+      std::size_t n = read(buf.data(), buf.size());
+      if (n == 0) {
+        eof = true;
+        if (!closed.load()) demux.finish();  // a stream cut inside a frame is an error, not an end
+        return false;
+      }
+      demux.feed(buf.data(), n, [this](StdStream s, std::string_view payload) { add(s, payload); });
+    }
+  }
+};
+
+FrameReader::FrameReader() = default;
+FrameReader::FrameReader(BodyReader body, StreamFormat format, std::string context)
+    : impl_(std::make_unique<Impl>(format, std::move(context))) {
+  impl_->body.emplace(std::move(body));
+}
+FrameReader::FrameReader(UpgradedStream stream, StreamFormat format, std::string context)
+    : impl_(std::make_unique<Impl>(format, std::move(context))) {
+  impl_->up.emplace(std::move(stream));
+}
+FrameReader::FrameReader(FrameReader&&) noexcept = default;
+FrameReader& FrameReader::operator=(FrameReader&&) noexcept = default;
+FrameReader::~FrameReader() = default;
+
+bool FrameReader::next(OutputChunk& chunk) {
+  return impl_ && impl_->next(chunk);
+}
+
+std::pair<std::string, std::string> FrameReader::read_all_split() {
+  std::pair<std::string, std::string> out;
+  OutputChunk c;
+  while (next(c)) {
+    std::string& dst = c.stream == StdStream::err ? out.second : out.first;
+    if (dst.empty())
+      dst = std::move(c.data);
+    else
+      dst.append(c.data);
+  }
+  return out;
+}
+
+std::string FrameReader::read_all() {
+  std::string out;
+  OutputChunk c;
+  while (next(c)) {
+    if (out.empty())
+      out = std::move(c.data);
+    else
+      out.append(c.data);
+  }
+  return out;
+}
+
+StreamFormat FrameReader::format() const noexcept {
+  return impl_ ? impl_->format : StreamFormat::multiplexed;
+}
+bool FrameReader::duplex() const noexcept {
+  return impl_ && impl_->up.has_value();
+}
+
+void FrameReader::write(std::string_view data) {
+  if (!duplex()) throw Error("cannot write to " + context() + ": it is not an attached (hijacked) stream");
+  impl_->up->write(data);
+}
+
+void FrameReader::close_write() {
+  if (!duplex()) throw Error("cannot half-close " + context() + ": it is not an attached (hijacked) stream");
+  impl_->up->close_write();
+}
+
+void FrameReader::set_idle_timeout(std::optional<Clock::duration> timeout) noexcept {
+  if (!impl_) return;
+  if (impl_->body) impl_->body->set_idle_timeout(timeout);
+  if (impl_->up) impl_->up->set_idle_timeout(timeout);
+}
+
+void FrameReader::close() noexcept {
+  if (!impl_) return;
+  impl_->closed.store(true);
+  if (impl_->body) impl_->body->close();
+  if (impl_->up) impl_->up->close();
+}
+
+bool FrameReader::closed() const noexcept {
+  return !impl_ || impl_->closed.load();
+}
+
+const std::string& FrameReader::context() const noexcept {
+  static const std::string none = "a closed output stream";
+  return impl_ ? impl_->context : none;
+}
+
+const Headers& FrameReader::headers() const noexcept {
+  static const Headers none;
+  if (!impl_) return none;
+  return impl_->body ? impl_->body->headers() : impl_->up->headers();
+}
+
+}  // namespace dind
