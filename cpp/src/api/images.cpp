@@ -1,0 +1,343 @@
+#include "dind/images.hpp"
+
+#include "dind/base64.hpp"
+#include "dind/errors.hpp"
+
+namespace dind {
+
+namespace {
+
+constexpr std::size_t kReadPiece = std::size_t{64} << 10;
+
+const char* flag(bool b) {
+  return b ? "1" : "0";
+}
+
+std::string image_path(const std::string& name, const char* suffix) {
+  return "/images/" + detail::encode_segment(name) + suffix;
+}
+
+std::string json_of(const std::map<std::string, std::string>& m) {
+  return nlohmann::json(m).dump();
+}
+
+std::string strip_newline(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+// ---- helpers -------------------------------------------------------------------------------------------------------
+
+std::pair<std::string, std::string> parse_repository_tag(const std::string& name) {
+  if (auto at = name.rfind('@'); at != std::string::npos) return {name.substr(0, at), name.substr(at + 1)};
+  if (auto colon = name.rfind(':'); colon != std::string::npos && name.find('/', colon) == std::string::npos)
+    return {name.substr(0, colon), name.substr(colon + 1)};
+  return {name, ""};
+}
+
+std::string encode_filters(const nlohmann::json& filters) {
+  if (filters.is_null()) return {};
+  if (filters.is_string()) return filters.get<std::string>();
+  if (!filters.is_object())
+    throw Error("image filters must be an object of lists, strings or bools, not " + filters.dump());
+  nlohmann::json out = nlohmann::json::object();
+  auto value = [](const nlohmann::json& v) -> std::string {
+    if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+    if (v.is_string()) return v.get<std::string>();
+    return v.dump();
+  };
+  for (const auto& [k, v] : filters.items()) {
+    nlohmann::json list = nlohmann::json::array();
+    if (v.is_array()) {
+      for (const auto& x : v) list.push_back(value(x));
+    } else if (v.is_object()) {
+      // The engine's own map form {"a=b": true}: keep its keys.
+      for (const auto& [x, on] : v.items())
+        if (!on.is_boolean() || on.get<bool>()) list.push_back(x);
+    } else if (!v.is_null()) {
+      list.push_back(value(v));
+    }
+    out[k] = std::move(list);
+  }
+  return out.dump();
+}
+
+// ---- ProgressStream ------------------------------------------------------------------------------------------------
+
+ProgressStream::ProgressStream(BodyReader body, std::string context)
+    : body_(std::move(body)), context_(std::move(context)), decoder_([&] {
+        JsonLinesOptions o;
+        o.raise_on_error = false;  // checked in next(), so that raise_on_error(false) can keep error lines
+        o.context = context_;
+        return o;
+      }()) {}
+
+std::optional<nlohmann::json> ProgressStream::next() {
+  auto sink = [this](nlohmann::json&& j) { pending_.push_back(std::move(j)); };
+  while (pending_.empty() && !eof_) {
+    if (buf_.empty()) buf_.resize(kReadPiece);
+    const std::size_t n = body_.read_some(buf_.data(), buf_.size());
+    if (n == 0) {
+      eof_ = true;
+      decoder_.finish(sink);
+    } else {
+      decoder_.feed(buf_.data(), n, sink);
+    }
+  }
+  if (pending_.empty()) return std::nullopt;
+  nlohmann::json j = std::move(pending_.front());
+  pending_.pop_front();
+  if (raise_) {
+    if (std::string message = json_stream_error(j); !message.empty()) {
+      body_.close();  // the operation failed: the rest of the stream (if any) is of no use
+      eof_ = true;
+      pending_.clear();
+      throw StreamError(context_ + " failed: " + message);
+    }
+  }
+  return j;
+}
+
+std::vector<nlohmann::json> ProgressStream::read_all() {
+  std::vector<nlohmann::json> out;
+  while (auto j = next()) out.push_back(std::move(*j));
+  return out;
+}
+
+// ---- Images --------------------------------------------------------------------------------------------------------
+
+nlohmann::json Images::list(bool all, const nlohmann::json& filters) {
+  Query q;
+  if (all) q.emplace_back("all", "1");
+  if (std::string f = encode_filters(filters); !f.empty()) q.emplace_back("filters", std::move(f));
+  return nlohmann::json::parse(client_.request("GET", "/images/json", q).body);
+}
+
+nlohmann::json Images::inspect(const std::string& name) {
+  try {
+    return nlohmann::json::parse(client_.request("GET", image_path(name, "/json")).body);
+  } catch (const ApiError& e) {
+    detail::rethrow_with(e, "inspect of image " + name);
+  }
+}
+
+nlohmann::json Images::history(const std::string& name) {
+  try {
+    return nlohmann::json::parse(client_.request("GET", image_path(name, "/history")).body);
+  } catch (const ApiError& e) {
+    detail::rethrow_with(e, "history of image " + name);
+  }
+}
+
+ProgressStream Images::pull(const std::string& name, const std::string& tag, const std::optional<nlohmann::json>& auth,
+                            const std::string& platform, bool all_tags) {
+  auto [repo, parsed_tag] = parse_repository_tag(name);
+  std::string t = tag.empty() ? parsed_tag : tag;
+  // Without a tag the engine pulls every tag of the repository: only on request.
+  if (t.empty() && !all_tags) t = "latest";
+  const std::string ref = t.empty() ? repo : repo + (t.rfind("sha256:", 0) == 0 ? "@" : ":") + t;
+  Query q{{"fromImage", repo}};
+  if (!t.empty()) q.emplace_back("tag", t);
+  if (!platform.empty()) q.emplace_back("platform", platform);
+  Headers h;
+  if (auth) h.emplace_back("X-Registry-Auth", encode_registry_auth(*auth));
+  try {
+    return ProgressStream(client_.stream("POST", "/images/create", q, std::nullopt, h),
+                          "pull of " + ref + " from " + client_.host());
+  } catch (const ApiError& e) {
+    detail::rethrow_with(e, "pull of " + ref);
+  }
+}
+
+ProgressStream Images::push(const std::string& name, const std::string& tag,
+                            const std::optional<nlohmann::json>& auth) {
+  Query q;
+  if (!tag.empty()) q.emplace_back("tag", tag);
+  const std::string ref = tag.empty() ? name : name + ":" + tag;
+  // The engine wants the header even without credentials (an empty config, as the docker CLI sends).
+  Headers h{{"X-Registry-Auth", encode_registry_auth(auth ? *auth : nlohmann::json::object())}};
+  try {
+    return ProgressStream(client_.stream("POST", image_path(name, "/push"), q, std::nullopt, h),
+                          "push of " + ref + " to its registry via " + client_.host());
+  } catch (const ApiError& e) {
+    detail::rethrow_with(e, "push of " + ref);
+  }
+}
+
+bool Images::tag(const std::string& name, const std::string& repository, const std::string& tag, bool force) {
+  Query q{{"repo", repository}};
+  if (!tag.empty()) q.emplace_back("tag", tag);
+  if (force) q.emplace_back("force", "1");
+  try {
+    return client_.request("POST", image_path(name, "/tag"), q).status == 201;
+  } catch (const ApiError& e) {
+    detail::rethrow_with(e, "tag of image " + name + " as " + repository + (tag.empty() ? "" : ":" + tag));
+  }
+}
+
+nlohmann::json Images::remove(const std::string& name, bool force, bool noprune) {
+  Query q;
+  if (force) q.emplace_back("force", "1");
+  if (noprune) q.emplace_back("noprune", "1");
+  try {
+    auto r = client_.request("DELETE", image_path(name, ""), q);
+    return r.body.empty() ? nlohmann::json::array() : nlohmann::json::parse(r.body);
+  } catch (const ApiError& e) {
+    detail::rethrow_with(e, "remove of image " + name);
+  }
+}
+
+nlohmann::json Images::prune(const nlohmann::json& filters) {
+  Query q;
+  if (std::string f = encode_filters(filters); !f.empty()) q.emplace_back("filters", std::move(f));
+  return nlohmann::json::parse(client_.request("POST", "/images/prune", q).body);
+}
+
+ProgressStream Images::load(BodySource tar, bool quiet) {
+  Query q{{"quiet", flag(quiet)}};
+  try {
+    return ProgressStream(client_.upload("POST", "/images/load", q, std::move(tar), "application/x-tar"),
+                          "image load into " + client_.host());
+  } catch (const ApiError& e) {
+    detail::rethrow_with(e, "image load");
+  }
+}
+
+ProgressStream Images::load(const std::filesystem::path& tar_file, bool quiet) {
+  try {
+    return load(body_from_file(tar_file), quiet);
+  } catch (const ApiError& e) {
+    detail::rethrow_with(e, "load of " + tar_file.string());
+  }
+}
+
+std::vector<std::string> Images::loaded_images(const std::vector<nlohmann::json>& messages) {
+  static const std::string kName = "Loaded image: ", kId = "Loaded image ID: ";
+  std::vector<std::string> out;
+  for (const auto& m : messages) {
+    if (!m.is_object()) continue;
+    auto s = m.find("stream");
+    if (s == m.end() || !s->is_string()) continue;
+    const std::string& text = s->get_ref<const std::string&>();
+    if (text.rfind(kName, 0) == 0)
+      out.push_back(strip_newline(text.substr(kName.size())));
+    else if (text.rfind(kId, 0) == 0)
+      out.push_back(strip_newline(text.substr(kId.size())));
+  }
+  return out;
+}
+
+BodyReader Images::save(const std::vector<std::string>& names) {
+  if (names.empty()) throw Error("image save on " + client_.host() + ": no image names given");
+  Query q;
+  std::string all;
+  for (const auto& n : names) {
+    q.emplace_back("names", n);
+    all += (all.empty() ? "" : ", ") + n;
+  }
+  try {
+    return client_.stream("GET", "/images/get", q, std::nullopt, {{"Accept-Encoding", "identity"}});
+  } catch (const ApiError& e) {
+    detail::rethrow_with(e, "save of " + all);
+  }
+}
+
+ProgressStream Images::import_image(BodySource tar, const std::string& repository, const std::string& tag,
+                                    const std::vector<std::string>& changes, const std::string& message,
+                                    const std::string& platform) {
+  Query q{{"fromSrc", "-"}};
+  if (!repository.empty()) q.emplace_back("repo", repository);
+  if (!tag.empty()) q.emplace_back("tag", tag);
+  if (!message.empty()) q.emplace_back("message", message);
+  if (!platform.empty()) q.emplace_back("platform", platform);
+  for (const auto& c : changes) q.emplace_back("changes", c);
+  const std::string what = "import" + (repository.empty() ? std::string() : " of " + repository);
+  try {
+    return ProgressStream(client_.upload("POST", "/images/create", q, std::move(tar), "application/x-tar"),
+                          what + " into " + client_.host());
+  } catch (const ApiError& e) {
+    detail::rethrow_with(e, what);
+  }
+}
+
+ProgressStream Images::build(BodySource context, const BuildOptions& options) {
+  if (!context) return build_stream(std::nullopt, options);  // a remote context
+  return build_stream(std::move(context), options);
+}
+
+ProgressStream Images::build(const std::filesystem::path& dir, const BuildOptions& options) {
+  if (!std::filesystem::is_directory(dir))
+    throw Error("build on " + client_.host() + ": the context " + dir.string() + " is not a directory");
+  return build_stream(body_from_tar(build_context(dir, options.dockerfile.empty() ? "Dockerfile" : options.dockerfile)),
+                      options);
+}
+
+ProgressStream Images::build_stream(std::optional<BodySource> context, const BuildOptions& o) {
+  Query q;
+  if (!o.tag.empty()) q.emplace_back("t", o.tag);
+  for (const auto& t : o.extra_tags) q.emplace_back("t", t);
+  if (!o.dockerfile.empty()) q.emplace_back("dockerfile", o.dockerfile);
+  if (!o.remote.empty()) q.emplace_back("remote", o.remote);
+  if (o.quiet) q.emplace_back("q", "1");
+  if (o.nocache) q.emplace_back("nocache", "1");
+  q.emplace_back("rm", flag(o.rm));
+  if (o.forcerm) q.emplace_back("forcerm", "1");
+  if (o.pull) q.emplace_back("pull", "1");
+  if (o.squash) q.emplace_back("squash", "1");
+  if (!o.buildargs.empty()) q.emplace_back("buildargs", json_of(o.buildargs));
+  if (!o.labels.empty()) q.emplace_back("labels", json_of(o.labels));
+  if (!o.target.empty()) q.emplace_back("target", o.target);
+  if (!o.network_mode.empty()) q.emplace_back("networkmode", o.network_mode);
+  if (!o.platform.empty()) q.emplace_back("platform", o.platform);
+  if (!o.isolation.empty()) q.emplace_back("isolation", o.isolation);
+  if (!o.cache_from.empty()) q.emplace_back("cachefrom", nlohmann::json(o.cache_from).dump());
+  for (const auto& h : o.extra_hosts) q.emplace_back("extrahosts", h);
+  if (o.shmsize > 0) q.emplace_back("shmsize", std::to_string(o.shmsize));
+  if (o.container_limits.is_object()) {
+    for (const auto& [k, v] : o.container_limits.items())
+      q.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  Headers h;
+  if (o.registry_config) h.emplace_back("X-Registry-Config", base64url_encode(o.registry_config->dump()));
+  const std::string what = "build" + (o.tag.empty() ? std::string() : " of " + o.tag);
+  try {
+    BodyReader r = context ? client_.upload("POST", "/build", q, std::move(*context), "application/x-tar", h)
+                           : client_.stream("POST", "/build", q, std::nullopt, h);
+    return ProgressStream(std::move(r), what + " on " + client_.host());
+  } catch (const ApiError& e) {
+    detail::rethrow_with(e, what);
+  }
+}
+
+std::string Images::built_image_id(const nlohmann::json& m) {
+  if (!m.is_object()) return {};
+  if (auto aux = m.find("aux"); aux != m.end() && aux->is_object()) {
+    if (auto id = aux->find("ID"); id != aux->end() && id->is_string()) return id->get<std::string>();
+  }
+  if (auto s = m.find("stream"); s != m.end() && s->is_string()) {
+    static const std::string kBuilt = "Successfully built ";
+    const std::string& text = s->get_ref<const std::string&>();
+    if (text.rfind(kBuilt, 0) == 0) return strip_newline(text.substr(kBuilt.size()));
+  }
+  return {};
+}
+
+std::string Images::commit(const std::string& container, const CommitOptions& o) {
+  Query q{{"container", container}, {"pause", flag(o.pause)}};
+  if (!o.repository.empty()) q.emplace_back("repo", o.repository);
+  if (!o.tag.empty()) q.emplace_back("tag", o.tag);
+  if (!o.message.empty()) q.emplace_back("comment", o.message);
+  if (!o.author.empty()) q.emplace_back("author", o.author);
+  for (const auto& c : o.changes) q.emplace_back("changes", c);
+  try {
+    auto r =
+        client_.request("POST", "/commit", q, Body::json(o.config.is_object() ? o.config : nlohmann::json::object()));
+    return nlohmann::json::parse(r.body).at("Id").get<std::string>();
+  } catch (const ApiError& e) {
+    detail::rethrow_with(e, "commit of container " + container);
+  }
+}
+
+}  // namespace dind
