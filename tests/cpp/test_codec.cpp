@@ -69,13 +69,13 @@ std::string concat(const Frames& f, StdStream s) {
 
 }  // namespace
 
-TEST(DemuxCodec, WholeBufferGivesFramesInOrder) {
+TEST(codecDemux, WholeBufferGivesFramesInOrder) {
   std::mt19937 rng(1);
   auto [data, expected] = sample_stream(rng);
   EXPECT_EQ(demux(data, {}), expected);
 }
 
-TEST(DemuxCodec, ByteByByteGivesTheSameFrames) {
+TEST(codecDemux, ByteByByteGivesTheSameFrames) {
   std::mt19937 rng(2);
   auto [data, expected] = sample_stream(rng);
   std::vector<std::size_t> cuts;
@@ -83,7 +83,7 @@ TEST(DemuxCodec, ByteByByteGivesTheSameFrames) {
   EXPECT_EQ(demux(data, cuts), expected);
 }
 
-TEST(DemuxCodec, RandomSplitsGiveTheSameFrames) {
+TEST(codecDemux, RandomSplitsGiveTheSameFrames) {
   std::mt19937 rng(3);
   auto [data, expected] = sample_stream(rng);
   for (int round = 0; round < 300; ++round) {
@@ -101,7 +101,7 @@ TEST(DemuxCodec, RandomSplitsGiveTheSameFrames) {
   }
 }
 
-TEST(DemuxCodec, PayloadInsideTheBufferIsNotCopied) {
+TEST(codecDemux, PayloadInsideTheBufferIsNotCopied) {
   const std::string data = frame(1, "hello") + frame(2, "world");
   dind::Demuxer d;
   int n = 0;
@@ -113,7 +113,7 @@ TEST(DemuxCodec, PayloadInsideTheBufferIsNotCopied) {
   EXPECT_EQ(n, 2);
 }
 
-TEST(DemuxCodec, Stream3IsADaemonError) {
+TEST(codecDemux, Stream3IsADaemonError) {
   const std::string data = frame(1, "partial output\n") + frame(3, "exec failed: no such file\n") + frame(1, "never");
   for (bool whole : {true, false}) {
     for (std::size_t step : {std::size_t{1}, std::size_t{5}, data.size()}) {
@@ -138,7 +138,7 @@ TEST(DemuxCodec, Stream3IsADaemonError) {
   }
 }
 
-TEST(DemuxCodec, MalformedHeaderNamesTheBytes) {
+TEST(codecDemux, MalformedHeaderNamesTheBytes) {
   auto error_of = [](const std::string& data) {
     dind::Demuxer d;
     try {
@@ -164,7 +164,7 @@ TEST(DemuxCodec, MalformedHeaderNamesTheBytes) {
   EXPECT_NE(e.find("\"root@hos\""), std::string::npos) << e;
 }
 
-TEST(DemuxCodec, FrameSizeCap) {
+TEST(codecDemux, FrameSizeCap) {
   dind::DemuxOptions opt;
   opt.max_frame = 1024;
   dind::Demuxer d(opt);
@@ -186,7 +186,7 @@ TEST(DemuxCodec, FrameSizeCap) {
                dind::StreamError);
 }
 
-TEST(DemuxCodec, TruncatedStream) {
+TEST(codecDemux, TruncatedStream) {
   const std::string data = frame(2, "0123456789");
   auto sink = [](StdStream, std::string_view) {};
   {
@@ -218,7 +218,7 @@ TEST(DemuxCodec, TruncatedStream) {
   EXPECT_EQ(d.offset(), data.size());
 }
 
-TEST(DemuxCodec, RawPassthroughIsStdout) {
+TEST(codecDemux, RawPassthroughIsStdout) {
   dind::RawPassthrough r;
   std::string out;
   r.feed("\x05 raw tty", [&](StdStream s, std::string_view p) {
@@ -259,7 +259,7 @@ const char kProgress[] =
 
 }  // namespace
 
-TEST(JsonLinesCodec, EverySplitGivesTheSameObjects) {
+TEST(codecJsonLines, EverySplitGivesTheSameObjects) {
   const std::string text = kProgress;
   const auto expected = decode_split(text, {});
   ASSERT_EQ(expected.size(), 5u);
@@ -273,13 +273,13 @@ TEST(JsonLinesCodec, EverySplitGivesTheSameObjects) {
   EXPECT_EQ(decode_split(text, bytes), expected);
 }
 
-TEST(JsonLinesCodec, LastLineWithoutNewline) {
+TEST(codecJsonLines, LastLineWithoutNewline) {
   const auto v = dind::decode_json_lines("{\"a\":1}\n{\"b\":2}");
   ASSERT_EQ(v.size(), 2u);
   EXPECT_EQ(v[1]["b"], 2);
 }
 
-TEST(JsonLinesCodec, ErrorDetailBecomesStreamError) {
+TEST(codecJsonLines, ErrorDetailBecomesStreamError) {
   const std::string text =
       "{\"status\":\"Pulling\"}\n"
       "{\"errorDetail\":{\"message\":\"pull access denied for nosuch\"},\"error\":\"pull access denied for nosuch\"}\n";
@@ -306,7 +306,7 @@ TEST(JsonLinesCodec, ErrorDetailBecomesStreamError) {
   EXPECT_EQ(dind::json_stream_error(v[0]), "");
 }
 
-TEST(JsonLinesCodec, InvalidLineNamesAnExcerpt) {
+TEST(codecJsonLines, InvalidLineNamesAnExcerpt) {
   try {
     dind::decode_json_lines("{\"ok\":1}\n<html><body>502 Bad Gateway</body></html>\n");
     FAIL();
@@ -317,7 +317,7 @@ TEST(JsonLinesCodec, InvalidLineNamesAnExcerpt) {
   }
 }
 
-TEST(JsonLinesCodec, LineSizeCap) {
+TEST(codecJsonLines, LineSizeCap) {
   dind::JsonLinesOptions opt;
   opt.max_line = 64;
   const std::string long_line = "{\"s\":\"" + std::string(100, 'x') + "\"}\n";
@@ -333,7 +333,7 @@ TEST(JsonLinesCodec, LineSizeCap) {
 // ---- base64
 // -----------------------------------------------------------------------------------------------------------
 
-TEST(Base64Codec, Rfc4648Vectors) {
+TEST(codecBase64, Rfc4648Vectors) {
   const std::pair<const char*, const char*> vectors[] = {{"", ""},
                                                          {"f", "Zg=="},
                                                          {"fo", "Zm8="},
@@ -348,7 +348,7 @@ TEST(Base64Codec, Rfc4648Vectors) {
   }
 }
 
-TEST(Base64Codec, UrlAlphabetWithPadding) {
+TEST(codecBase64, UrlAlphabetWithPadding) {
   EXPECT_EQ(dind::base64_encode("\xfb\xff\xfe"), "+//+");
   EXPECT_EQ(dind::base64url_encode("\xfb\xff\xfe"), "-__-");
   EXPECT_EQ(dind::base64url_encode("\xfb\xff"), "-_8=");  // padded, as Go's base64.URLEncoding
@@ -359,7 +359,7 @@ TEST(Base64Codec, UrlAlphabetWithPadding) {
   EXPECT_THROW(dind::base64_decode("Zg="), dind::Error);
 }
 
-TEST(Base64Codec, RegistryAuthMatchesGoUrlEncoding) {
+TEST(codecBase64, RegistryAuthMatchesGoUrlEncoding) {
   // Expected value computed with Python's base64.urlsafe_b64encode (= Go's base64.URLEncoding); the password makes
   // the standard alphabet differ ('+' at "p>?").
   const nlohmann::json auth = {
@@ -371,7 +371,7 @@ TEST(Base64Codec, RegistryAuthMatchesGoUrlEncoding) {
   EXPECT_EQ(nlohmann::json::parse(dind::base64_decode(dind::encode_registry_auth(auth))), auth);
 }
 
-TEST(Base64Codec, RandomRoundTrip) {
+TEST(codecBase64, RandomRoundTrip) {
   std::mt19937 rng(7);
   for (std::size_t n = 0; n < 300; ++n) {
     const std::string s = random_bytes(rng, n);
