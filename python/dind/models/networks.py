@@ -1,0 +1,124 @@
+"""Networks, with docker-py's names: ``client.networks.create/get/list/prune`` and the ``Network`` model."""
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+
+from .. import _core
+from .resource import Collection, Model
+
+LinksArg = Union[None, Mapping[str, str], Iterable[Union[str, Tuple[str, str]]]]
+
+
+def _container_id(container: Any) -> str:
+    """An id or name from a ``Container`` model (anything with ``.id``) or a string."""
+    if isinstance(container, Model):
+        return str(container.id)
+    return str(container)
+
+
+def _normalize_links(links: LinksArg) -> Optional[List[str]]:
+    """docker-py's link forms (dict, (name, alias) pairs, "name" or "name:alias") as "name:alias" strings."""
+    if links is None:
+        return None
+    items = links.items() if isinstance(links, Mapping) else links
+    out: List[str] = []
+    for link in items:
+        if isinstance(link, str):
+            out.append(link if ":" in link else f"{link}:{link}")
+        else:
+            name, alias = link
+            out.append(f"{name}:{alias or name}")
+    return out
+
+
+class Network(Model):
+    """A network on the engine."""
+
+    @property
+    def name(self) -> Optional[str]:
+        """The network's name."""
+        return self.attrs.get("Name")
+
+    @property
+    def containers(self) -> list:
+        """The containers attached to the network (as of ``attrs``; ``reload()`` first for fresh data)."""
+        ids = list((self.attrs.get("Containers") or {}).keys())
+        if not ids:
+            return []
+        collection = getattr(self.client, "containers", None)
+        if collection is None:  # a bare client without the lead's properties: build the collection ourselves
+            from .containers import ContainerCollection
+
+            collection = ContainerCollection(self.client)
+        return [collection.get(cid) for cid in ids]
+
+    def _core(self) -> "_core.Networks":
+        if isinstance(self.collection, NetworkCollection):
+            return self.collection._core
+        return _core.Networks(self.client._api)
+
+    def connect(self, container: Any, aliases: Optional[List[str]] = None, links: LinksArg = None,
+                ipv4_address: Optional[str] = None, ipv6_address: Optional[str] = None,
+                link_local_ips: Optional[List[str]] = None, driver_opt: Optional[Dict[str, str]] = None,
+                mac_address: Optional[str] = None) -> None:
+        """Attach a container (a ``Container`` model, id or name) to this network."""
+        if driver_opt is not None and not isinstance(driver_opt, dict):
+            raise TypeError("driver_opt must be a dictionary")
+        self._core().connect(self.id, _container_id(container), aliases, _normalize_links(links), ipv4_address,
+                             ipv6_address, link_local_ips, driver_opt, mac_address)
+
+    def disconnect(self, container: Any, force: bool = False) -> None:
+        """Detach a container (a ``Container`` model, id or name) from this network."""
+        self._core().disconnect(self.id, _container_id(container), bool(force))
+
+    def remove(self) -> None:
+        """Remove this network (``Conflict``-like APIError while containers use it)."""
+        self._core().remove(self.id)
+
+
+class NetworkCollection(Collection):
+    """The networks of an engine: ``client.networks``."""
+
+    model = Network
+
+    def __init__(self, client: Any = None) -> None:
+        super().__init__(client)
+        self._core = _core.Networks(getattr(client, "_api", client))
+
+    def create(self, name: str, driver: Optional[str] = None, options: Optional[Dict[str, str]] = None,
+               ipam: Optional[Mapping[str, Any]] = None, check_duplicate: Optional[bool] = None,
+               internal: bool = False, labels: Optional[Dict[str, str]] = None, enable_ipv6: bool = False,
+               attachable: Optional[bool] = None, scope: Optional[str] = None,
+               ingress: Optional[bool] = None) -> Network:
+        """Create a network (like ``docker network create``) and return it. ``ipam`` is a dict in the API's shape
+        (``{"Driver": "default", "Config": [{"Subnet": ...}]}``), e.g. docker-py's ``IPAMConfig``."""
+        if options is not None and not isinstance(options, dict):
+            raise TypeError("options must be a dictionary")
+        if labels is not None and not isinstance(labels, dict):
+            raise TypeError("labels must be a dictionary")
+        resp = self._core.create(name, driver, options, dict(ipam) if ipam is not None else None, check_duplicate,
+                                 bool(internal), labels, bool(enable_ipv6), attachable, scope, ingress)
+        return self.get(resp["Id"])
+
+    def get(self, network_id: str, verbose: Optional[bool] = None, scope: Optional[str] = None) -> Network:
+        """A network by id or name; ``errors.NotFound`` if there is none."""
+        return self.prepare_model(self._core.inspect(network_id, verbose, scope))
+
+    def list(self, names: Optional[List[str]] = None, ids: Optional[List[str]] = None,
+             filters: Optional[Dict[str, Any]] = None, greedy: bool = False) -> List[Network]:
+        """Networks, filtered by ``names``, ``ids`` and ``filters`` (``driver``, ``label``, ``type``, ...).
+        ``greedy`` inspects each one, which fills in ``Containers``."""
+        f: Dict[str, Any] = dict(filters or {})
+        if names:
+            f["name"] = list(names)
+        if ids:
+            f["id"] = list(ids)
+        networks = [self.prepare_model(item) for item in self._core.list(f or None)]
+        if greedy:
+            for net in networks:
+                net.reload()
+        return networks
+
+    def prune(self, filters: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        """Remove unused networks; returns ``{"NetworksDeleted": [...]}``."""
+        return self._core.prune(filters)
