@@ -8,7 +8,7 @@ from . import errors
 if TYPE_CHECKING:  # pragma: no cover
     from .client import Client
 
-__all__ = ["Client", "errors", "from_env"]
+__all__ = ["Client", "Dind", "errors", "from_env", "list_daemons", "reap"]
 __version__ = "0.1.0"
 
 
@@ -25,4 +25,8 @@ def __getattr__(name: str) -> Any:
         from .client import Client
 
         return Client
+    if name in ("Dind", "reap", "list_daemons"):
+        from . import daemon
+
+        return getattr(daemon, name)
     raise AttributeError(f"module 'dind' has no attribute {name!r}")

@@ -1,0 +1,218 @@
+"""``dind.Dind``: a throwaway Docker daemon in a privileged docker:dind container, torn down with its volumes."""
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import sys
+import threading
+import weakref
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from . import _core
+from .client import Client
+
+
+def _outer_core(client: Optional[Client]) -> Optional[Any]:
+    return None if client is None else client.api
+
+
+class Dind:
+    """A private Docker daemon, ready when the constructor returns.
+
+    ``Dind(image="docker:dind")`` makes TLS certificates in-process, starts a privileged dind container with them
+    (the entrypoint only verifies them), and waits until the container runs and ``GET /_ping`` answers over mutual
+    TLS on a loopback port. Leaving a ``with`` block, ``close()``, interpreter exit and SIGTERM all remove the
+    container with its volumes and delete the client certs; ``dind.reap()`` removes what killed processes left.
+    """
+
+    def __init__(self, image: str = "docker:dind", *, privileged: bool = True, runtime: Optional[str] = None,
+                 tls: bool = True, tls_san: Optional[Sequence[str]] = None, network: Optional[str] = None,
+                 aliases: Optional[Sequence[str]] = None, host_port: int = 0, dockerd_args: Sequence[str] = (),
+                 environment: Optional[Mapping[str, str]] = None, mounts: Sequence[str] = (),
+                 name: Optional[str] = None, labels: Optional[Mapping[str, str]] = None, pull: str = "missing",
+                 client: Optional[Client] = None, start_timeout: float = 60.0, owner: str = "self",
+                 _core_daemon: Any = None) -> None:
+        if _core_daemon is None:
+            if isinstance(tls_san, str):
+                tls_san = [tls_san]
+            env = [f"{k}={v}" for k, v in (environment or {}).items()]
+            _core_daemon = _core.Daemon.start(
+                image, privileged, runtime or "", tls, list(tls_san or ()), network or "", list(aliases or ()),
+                host_port, list(dockerd_args), env, list(mounts), name or "", dict(labels or {}), pull,
+                _outer_core(client), start_timeout, owner)
+        self._d = _core_daemon
+        self._client = Client(_core_client=self._d.client)
+        self._kept = False
+        _install_handlers()
+        _live.add(self)
+
+    @classmethod
+    def attach(cls, name_or_id: str, client: Optional[Client] = None) -> "Dind":
+        """A handle on a running daemon made by dind (another process's, e.g. ``dind up``). It is kept: ``close()``
+        leaves it running unless called with ``force=True``."""
+        d = cls(_core_daemon=_core.Daemon.attach(name_or_id, _outer_core(client)))
+        d._kept = True
+        return d
+
+    # -- what a caller uses -------------------------------------------------------------------------------------
+    @property
+    def client(self) -> Client:
+        """A ``dind.Client`` talking to this daemon over mutual TLS."""
+        return self._client
+
+    @property
+    def env(self) -> Dict[str, str]:
+        """``DOCKER_HOST``, ``DOCKER_TLS_VERIFY``, ``DOCKER_CERT_PATH``: what the docker CLI needs, as is."""
+        return dict(self._d.env)
+
+    @property
+    def name(self) -> str:
+        return self._d.name
+
+    @property
+    def id(self) -> str:
+        return self._d.id
+
+    @property
+    def host(self) -> str:
+        """``tcp://127.0.0.1:PORT``."""
+        return self._d.host
+
+    @property
+    def cert_path(self) -> str:
+        """The private directory with ca.pem, cert.pem and key.pem (0600); removed on close."""
+        return self._d.cert_path
+
+    @property
+    def timings(self) -> Dict[str, float]:
+        """Seconds each start phase took: certs, create, start, ready, total."""
+        return dict(self._d.timings)
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._d.removed)
+
+    def logs(self, tail: int = 50) -> str:
+        """The last ``tail`` lines of the dind container's log."""
+        return self._d.logs(tail)
+
+    def exec(self, cmd: Sequence[str]) -> Tuple[int, bytes]:
+        """Runs ``cmd`` in the dind container; returns (exit code, output)."""
+        if isinstance(cmd, str):
+            cmd = ["sh", "-c", cmd]
+        return self._d.exec(list(cmd))
+
+    def load_images(self, names: Iterable[str], progress: Optional[Callable[[int], None]] = None) -> List[str]:
+        """Streams ``names`` from the outer engine into this daemon (no registry, no temp file).
+
+        On a terminal, progress is shown on stderr unless ``progress`` is given (called with bytes moved so far).
+        """
+        names = [names] if isinstance(names, str) else list(names)
+        if progress is None and sys.stderr.isatty():
+            progress = _TerminalProgress(f"loading {', '.join(names)} into {self.name}")
+        try:
+            return list(self._d.load_images(names, progress))
+        finally:
+            if isinstance(progress, _TerminalProgress):
+                progress.done()
+
+    def keep(self) -> None:
+        """Leave the daemon (and its certs) running after ``close()`` and after this process exits."""
+        self._kept = True
+        self._d.keep(True)
+
+    def close(self, graceful: Optional[float] = None, force: bool = False) -> None:
+        """Removes the container with its volumes and deletes the certs. Idempotent.
+
+        ``graceful``: stop it first, waiting that many seconds. A kept daemon stays unless ``force``.
+        """
+        if self._kept and not force:
+            return
+        self._d.keep(False)
+        self._d.remove(graceful)
+        _live.discard(self)
+
+    def __enter__(self) -> "Dind":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else self.host
+        return f"<dind.Dind {self.name} {state}>"
+
+
+class _TerminalProgress:
+    """Bytes moved, rewritten in place on a terminal."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def __call__(self, moved: int) -> None:
+        sys.stderr.write(f"\r{self.what}: {moved / 1e6:.1f} MB")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        sys.stderr.write("\n")
+
+
+def reap(older_than: Optional[float] = None, everything: bool = False,
+         client: Optional[Client] = None) -> Dict[str, List[str]]:
+    """Removes dind's containers (with volumes), volumes and networks whose owner process is gone, or older than
+    ``older_than`` seconds (or all of them with ``everything``). Returns what was removed."""
+    return dict(_core.reap(_outer_core(client), older_than, everything))
+
+
+def list_daemons(client: Optional[Client] = None) -> List[Dict[str, Any]]:
+    """The dind daemons on the engine: name, id, host, status, session, owner_pid, created."""
+    outer = client or Client.from_env()
+    out = []
+    for c in outer.containers.list(all=True, filters={"label": ["dind.session", "dind.name"]}):
+        labels = c.labels
+        ports = (c.attrs.get("NetworkSettings") or {}).get("Ports") or {}
+        host = ""
+        for port in ("2376/tcp", "2375/tcp"):
+            for binding in ports.get(port) or []:
+                if binding.get("HostIp") in ("127.0.0.1", ""):
+                    host = f"tcp://127.0.0.1:{binding['HostPort']}"
+        out.append({"name": labels.get("dind.name", c.name), "id": c.id, "host": host, "status": c.status,
+                    "session": labels.get("dind.session", ""), "owner_pid": int(labels.get("dind.owner-pid", 0)),
+                    "created": int(labels.get("dind.created", 0))})
+    return out
+
+
+# -- teardown at exit and on SIGTERM ------------------------------------------------------------------------------
+_live: "weakref.WeakSet[Dind]" = weakref.WeakSet()
+_lock = threading.Lock()
+
+
+def _close_all() -> None:
+    with _lock:
+        for d in list(_live):
+            try:
+                d.close()
+            except Exception:  # noqa: BLE001 - best effort at exit; reap() catches the rest
+                pass
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    _close_all()
+    # Then die of the signal as if we had not caught it, so the parent sees the usual status.
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+_handlers_installed = False
+
+
+def _install_handlers() -> None:
+    """On the first daemon: clean up at exit, and on SIGTERM unless the program handles SIGTERM itself."""
+    global _handlers_installed
+    if _handlers_installed:
+        return
+    _handlers_installed = True
+    atexit.register(_close_all)
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _on_sigterm)
