@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
+import threading
 import sys
 import types
 import uuid
@@ -309,6 +311,19 @@ def test_wait_with_timeout_raises_timeout_error(client: Client) -> None:
     c.kill()
     assert c.wait(timeout=30, condition="not-running")["StatusCode"] == 137
 
+
+
+def test_wait_is_interrupted_by_ctrl_c(client: Client) -> None:
+    c = client.containers.run(IMAGE, ["sleep", "60"], detach=True, labels=LABELS)
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            c.wait()
+    finally:
+        timer.cancel()
+    c.reload()
+    assert c.status == "running"
 
 # --- the model's lifecycle ----------------------------------------------------------------------------------------------
 

@@ -401,6 +401,36 @@ def _timestamp(value: Any) -> Optional[int]:
     return int(value)
 
 
+def _wait_result(pending: Any, timeout: Optional[float], what: str) -> Dict[str, Any]:
+    """The result of a registered wait; ``timeout`` (seconds) → TimeoutError. On the main thread the blocking read
+    runs on a helper thread so that Ctrl-C (KeyboardInterrupt) still ends the wait."""
+    if timeout is None and threading.current_thread() is not threading.main_thread():
+        return pending.result()
+    box: Dict[str, Any] = {}
+    done = threading.Event()
+
+    def read() -> None:
+        try:
+            box["result"] = pending.result()
+        except BaseException as e:  # handed to the waiting thread
+            box["error"] = e
+        finally:
+            done.set()
+
+    threading.Thread(target=read, name="dind-container-wait", daemon=True).start()
+    try:
+        finished = done.wait(timeout)
+    except BaseException:
+        pending.close()
+        raise
+    if not finished:
+        pending.close()
+        raise errors.TimeoutError(f"{what}: no result within {timeout} s")
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
 # --- the model -----------------------------------------------------------------------------------------------------
 
 
@@ -482,28 +512,8 @@ class Container(Model):
 
         No time limit unless ``timeout`` (seconds) is given; then ``dind.errors.TimeoutError`` when it passes.
         """
-        if timeout is None:
-            return self._core.wait(self.id, condition)
         pending = self._core.begin_wait(self.id, condition)
-        expired = threading.Event()
-
-        def give_up() -> None:
-            expired.set()
-            pending.close()
-
-        timer = threading.Timer(timeout, give_up)
-        timer.daemon = True
-        timer.start()
-        try:
-            return pending.result()
-        except errors.DockerException:
-            if expired.is_set():
-                raise errors.TimeoutError(
-                    f"waiting for container {self.short_id} on {self.client.base_url}: no result within {timeout} s"
-                ) from None
-            raise
-        finally:
-            timer.cancel()
+        return _wait_result(pending, timeout, f"waiting for container {self.short_id} on {self.client.base_url}")
 
     def top(self, ps_args: Optional[str] = None) -> Dict[str, Any]:
         return self._core.top(self.id, ps_args)
@@ -657,7 +667,8 @@ class ContainerCollection(Collection):
                 # The container is gone after it exits: collect the output while it runs.
                 out = self._core.logs_all(container.id, stdout=stdout, stderr=stderr, follow=True, demux=False,
                                           tty=container.attrs.get("Config", {}).get("Tty", False))[0]
-            exit_status = pending.result()["StatusCode"]
+            exit_status = _wait_result(pending, None, f"waiting for container {container.short_id} on "
+                                       f"{self.client.base_url}")["StatusCode"]
             if not stream and not auto_remove and has_logs:
                 out = self._core.logs_all(container.id, stdout=stdout, stderr=stderr, demux=False,
                                           tty=container.attrs.get("Config", {}).get("Tty", False))[0]
