@@ -1,0 +1,410 @@
+// _core.Archive(client): put/get/stat/export of container files, and two helpers the image bindings share
+// (declared again in images.cpp): Python data → a streamed request body, and a response body → a Python iterator
+// of bytes. Data moves in pieces; the GIL is released for all socket and file I/O.
+#include "dind/archive.hpp"
+
+#include <Python.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common.hpp"
+
+namespace pyb = pybind11;
+using namespace pybind11::literals;
+
+namespace dind::py {
+
+namespace {
+
+// Where a request body comes from. Python objects are only touched with the GIL held (the source runs without
+// it and takes it per piece for file objects and iterators).
+class PySource {
+ public:
+  PySource(pyb::object data, std::string what) : what_(std::move(what)) {
+    if (pyb::isinstance<pyb::bytes>(data)) {
+      obj_ = data;
+      char* p = nullptr;
+      Py_ssize_t n = 0;
+      PyBytes_AsStringAndSize(obj_.ptr(), &p, &n);
+      mem_ = p;
+      mem_size_ = static_cast<std::size_t>(n);
+      kind_ = Kind::memory;
+    } else if (pyb::isinstance<pyb::str>(data)) {
+      throw pyb::type_error(what_ + ": the data must be bytes, a binary file object or an iterable of bytes, not str");
+    } else if (PyObject_CheckBuffer(data.ptr())) {
+      // bytearray, memoryview: a contiguous view held (and released) with the GIL.
+      view_ = std::make_unique<Py_buffer>();
+      if (PyObject_GetBuffer(data.ptr(), view_.get(), PyBUF_CONTIG_RO) != 0) {
+        view_.reset();
+        throw pyb::error_already_set();
+      }
+      mem_ = static_cast<const char*>(view_->buf);
+      mem_size_ = static_cast<std::size_t>(view_->len);
+      kind_ = Kind::memory;
+    } else if (pyb::hasattr(data, "read")) {
+      obj_ = data;
+      kind_ = Kind::reader;
+      use_fd(data);
+      if (kind_ == Kind::reader && pyb::hasattr(data, "readinto")) readinto_ = data.attr("readinto");
+      if (kind_ == Kind::reader) read_ = data.attr("read");
+    } else if (pyb::hasattr(data, "__iter__")) {
+      obj_ = data.attr("__iter__")();
+      kind_ = Kind::iterator;
+    } else {
+      throw pyb::type_error(what_ + ": the data must be bytes, a binary file object or an iterable of bytes, not " +
+                            std::string(pyb::str(data.get_type().attr("__name__"))));
+    }
+  }
+  PySource(const PySource&) = delete;
+  PySource& operator=(const PySource&) = delete;
+  ~PySource() {
+    // Normally released by finish() with the GIL held; this is the fallback after an unexpected exit.
+    if (obj_ || view_ || readinto_ || read_) {
+      pyb::gil_scoped_acquire gil;
+      release();
+    }
+  }
+
+  // Called without the GIL from the HTTP layer.
+  std::size_t read(char* buf, std::size_t cap) {
+    switch (kind_) {
+      case Kind::memory: {
+        const std::size_t n = std::min(cap, mem_size_ - pos_);
+        std::memcpy(buf, mem_ + pos_, n);
+        pos_ += n;
+        check_signals_sometimes();
+        return n;
+      }
+      case Kind::fd: {
+        const std::size_t n = fd_source_(buf, cap);
+        pos_ += n;
+        check_signals_sometimes();
+        return n;
+      }
+      case Kind::reader: return with_gil([&] { return read_python_file(buf, cap); });
+      case Kind::iterator: return with_gil([&] { return read_iterator(buf, cap); });
+    }
+    return 0;
+  }
+
+  // With the GIL: leave a real file's position after what was sent (as reading it would have), drop references,
+  // and re-raise a Python error (or Ctrl-C) that stopped the upload.
+  void finish() {
+    if (kind_ == Kind::fd && obj_) {
+      try {
+        obj_.attr("seek")(static_cast<long long>(fd_start_ + static_cast<std::int64_t>(pos_)));
+      } catch (const pyb::error_already_set&) {
+        PyErr_Clear();
+      }
+    }
+    release();
+    if (error_) {
+      auto e = std::move(*error_);
+      error_.reset();
+      throw e;
+    }
+  }
+
+  BodySource source() {
+    return [this](char* buf, std::size_t cap) { return read(buf, cap); };
+  }
+
+ private:
+  enum class Kind { memory, fd, reader, iterator };
+
+  // A real, seekable file: read its descriptor directly (pread from its current position), no GIL needed.
+  void use_fd(const pyb::object& f) {
+    try {
+      if (!pyb::hasattr(f, "fileno") || !pyb::hasattr(f, "seekable") || !f.attr("seekable")().cast<bool>()) return;
+      if (pyb::hasattr(f, "mode") && pyb::str(f.attr("mode")).cast<std::string>().find('b') == std::string::npos)
+        return;  // a text file: read() will refuse it with a clear error
+      const int fd = f.attr("fileno")().cast<int>();
+      fd_start_ = f.attr("tell")().cast<long long>();
+      fd_source_ = body_from_fd(fd, fd_start_);
+      kind_ = Kind::fd;
+    } catch (const pyb::error_already_set&) {
+      PyErr_Clear();  // io.BytesIO and friends have no descriptor
+    }
+  }
+
+  template <class F>
+  std::size_t with_gil(F&& f) {
+    pyb::gil_scoped_acquire gil;
+    try {
+      if (PyErr_CheckSignals() != 0) throw pyb::error_already_set();
+      return f();
+    } catch (pyb::error_already_set& e) {
+      return fail(std::move(e));
+    } catch (const pyb::cast_error& e) {
+      throw Error(what_ + ": " + e.what());
+    }
+  }
+
+  [[noreturn]] std::size_t fail(pyb::error_already_set&& e) {
+    std::string text = e.what();
+    error_.emplace(std::move(e));
+    throw Error(what_ + ": reading the data failed: " + text);
+  }
+
+  void check_signals_sometimes() {
+    if (++calls_ % 32 != 0) return;  // every ~2 MiB
+    with_gil([] { return std::size_t{0}; });
+  }
+
+  std::size_t read_python_file(char* buf, std::size_t cap) {
+    if (readinto_) {
+      pyb::object view =
+          pyb::reinterpret_steal<pyb::object>(PyMemoryView_FromMemory(buf, static_cast<Py_ssize_t>(cap), PyBUF_WRITE));
+      if (!view) throw pyb::error_already_set();
+      pyb::object got = readinto_(view);
+      if (got.is_none()) return 0;  // a non-blocking stream with nothing: treat as the end
+      return got.cast<std::size_t>();
+    }
+    pyb::object chunk = read_(cap);
+    return copy_piece(chunk, buf, cap, /*may_keep=*/false);
+  }
+
+  std::size_t read_iterator(char* buf, std::size_t cap) {
+    if (!pending_.empty()) return take_pending(buf, cap);
+    for (;;) {
+      PyObject* item = PyIter_Next(obj_.ptr());
+      if (!item) {
+        if (PyErr_Occurred()) throw pyb::error_already_set();
+        return 0;
+      }
+      pyb::object chunk = pyb::reinterpret_steal<pyb::object>(item);
+      if (std::size_t n = copy_piece(chunk, buf, cap, /*may_keep=*/true)) return n;
+    }
+  }
+
+  // Copies a bytes-like piece; what does not fit is kept for the next call (iterators) or refused (read(cap)).
+  std::size_t copy_piece(const pyb::object& chunk, char* buf, std::size_t cap, bool may_keep) {
+    if (pyb::isinstance<pyb::str>(chunk))
+      throw Error(what_ + ": the data yielded str; open files in binary mode ('rb') and yield bytes");
+    Py_buffer v;
+    if (PyObject_GetBuffer(chunk.ptr(), &v, PyBUF_CONTIG_RO) != 0) throw pyb::error_already_set();
+    const std::size_t len = static_cast<std::size_t>(v.len);
+    const std::size_t n = std::min(len, cap);
+    std::memcpy(buf, v.buf, n);
+    if (n < len) {
+      if (!may_keep) {
+        PyBuffer_Release(&v);
+        throw Error(what_ + ": read(" + std::to_string(cap) + ") returned more bytes than asked for");
+      }
+      pending_.assign(static_cast<const char*>(v.buf) + n, len - n);
+      pending_pos_ = 0;
+    }
+    PyBuffer_Release(&v);
+    return n;
+  }
+
+  std::size_t take_pending(char* buf, std::size_t cap) {
+    const std::size_t n = std::min(cap, pending_.size() - pending_pos_);
+    std::memcpy(buf, pending_.data() + pending_pos_, n);
+    pending_pos_ += n;
+    if (pending_pos_ == pending_.size()) {
+      pending_.clear();
+      pending_pos_ = 0;
+    }
+    return n;
+  }
+
+  void release() noexcept {
+    if (view_) {
+      PyBuffer_Release(view_.get());
+      view_.reset();
+    }
+    obj_ = pyb::object();
+    readinto_ = pyb::object();
+    read_ = pyb::object();
+  }
+
+  std::string what_;
+  Kind kind_ = Kind::memory;
+  pyb::object obj_, readinto_, read_;
+  std::unique_ptr<Py_buffer> view_;
+  const char* mem_ = nullptr;
+  std::size_t mem_size_ = 0;
+  std::size_t pos_ = 0;
+  BodySource fd_source_;
+  long long fd_start_ = 0;
+  std::string pending_;
+  std::size_t pending_pos_ = 0;
+  unsigned calls_ = 0;
+  std::optional<pyb::error_already_set> error_;
+};
+
+// A streamed response body as a Python iterator of bytes (and a minimal file: read(n)).
+class ByteStream {
+ public:
+  ByteStream(BodyReader r, std::size_t chunk) : r_(std::move(r)), chunk_(chunk ? chunk : std::size_t{2} << 20) {}
+  ~ByteStream() { r_.close(); }
+
+  pyb::bytes next() {
+    pyb::bytes b = fill(chunk_);
+    if (PyBytes_GET_SIZE(b.ptr()) == 0) throw pyb::stop_iteration();
+    return b;
+  }
+  // Up to n bytes (n < 0: the rest); b"" at the end.
+  pyb::bytes read(long long n) {
+    if (n >= 0) return fill(static_cast<std::size_t>(n));
+    std::string all;
+    {
+      pyb::gil_scoped_release release;
+      all = r_.read_all();
+    }
+    return pyb::bytes(all.data(), all.size());
+  }
+  void close() noexcept { r_.close(); }
+  const BodyReader& reader() const { return r_; }
+
+ private:
+  // Reads straight into a new bytes object: no intermediate copy.
+  pyb::bytes fill(std::size_t want) {
+    PyObject* raw = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(want));
+    if (!raw) throw pyb::error_already_set();
+    std::size_t got = 0;
+    {
+      pyb::gil_scoped_release release;
+      char* p = PyBytes_AS_STRING(raw);
+      try {
+        while (got < want) {
+          const std::size_t n = r_.read_some(p + got, want - got);
+          if (n == 0) break;
+          got += n;
+        }
+      } catch (...) {
+        pyb::gil_scoped_acquire gil;
+        Py_DECREF(raw);
+        throw;
+      }
+    }
+    if (got != want && _PyBytes_Resize(&raw, static_cast<Py_ssize_t>(got)) != 0) throw pyb::error_already_set();
+    return pyb::reinterpret_steal<pyb::bytes>(raw);
+  }
+
+  BodyReader r_;
+  std::size_t chunk_;
+};
+
+}  // namespace
+
+// Runs `call(source)` without the GIL, streaming `data` as the body; a Python error raised by the data (or Ctrl-C)
+// re-raises as it was rather than as the transport's report of it. Shared with images.cpp.
+void with_python_body(const pyb::object& data, const std::string& what, const std::function<void(BodySource)>& call) {
+  PySource src(data, what);
+  try {
+    pyb::gil_scoped_release release;
+    call(src.source());
+  } catch (const Error&) {
+    src.finish();
+    throw;
+  }
+  src.finish();
+}
+
+// Shared with images.cpp.
+pyb::object wrap_byte_stream(BodyReader r, std::size_t chunk) {
+  return pyb::cast(std::make_unique<ByteStream>(std::move(r), chunk));
+}
+
+}  // namespace dind::py
+
+namespace {
+
+using dind::py::to_python;
+
+pyb::object stat_dict(const dind::PathStat& s) {
+  return to_python(s.to_json());
+}
+
+}  // namespace
+
+DIND_BINDINGS(archive) {
+  using dind::py::ByteStream;
+  pyb::class_<ByteStream>(m, "ByteStream",
+                          "A streamed response body (archives, exports, image tars): iterate for bytes chunks, or "
+                          "read(n). close() from any thread ends it.")
+      .def(
+          "__iter__", [](ByteStream& s) -> ByteStream& { return s; }, pyb::return_value_policy::reference)
+      .def("__next__", &ByteStream::next)
+      .def("read", &ByteStream::read, "n"_a = -1)
+      .def("close", &ByteStream::close)
+      .def(
+          "__enter__", [](ByteStream& s) -> ByteStream& { return s; }, pyb::return_value_policy::reference)
+      .def("__exit__",
+           [](ByteStream& s, pyb::args) {
+             s.close();
+             return false;
+           })
+      .def_property_readonly("status", [](const ByteStream& s) { return s.reader().status(); })
+      .def_property_readonly("headers", [](const ByteStream& s) {
+        pyb::dict d;
+        for (const auto& [k, v] : s.reader().headers()) d[pyb::str(k)] = pyb::str(v);
+        return d;
+      });
+
+  pyb::class_<dind::Archive>(m, "Archive", "Container files: PUT/GET/HEAD /containers/{id}/archive and export.")
+      .def(pyb::init<dind::Client>(), "client"_a)
+      .def(
+          "put",
+          [](dind::Archive& a, const std::string& id, const std::string& path, const pyb::object& data,
+             bool no_overwrite_dir_non_dir, bool copy_uid_gid) {
+            bool ok = false;
+            dind::py::with_python_body(data, "put_archive into " + path + " of container " + id,
+                                       [&](dind::BodySource src) {
+                                         ok = a.put(id, path, std::move(src), no_overwrite_dir_non_dir, copy_uid_gid);
+                                       });
+            return ok;
+          },
+          "id"_a, "path"_a, "data"_a, "no_overwrite_dir_non_dir"_a = false, "copy_uid_gid"_a = false,
+          "Extracts a tar (bytes, a binary file object or an iterable of bytes, streamed) into `path`.")
+      .def(
+          "put_file",
+          [](dind::Archive& a, const std::string& id, const std::string& path, const std::string& tar_file) {
+            pyb::gil_scoped_release release;
+            return a.put(id, path, dind::body_from_file(tar_file));
+          },
+          "id"_a, "path"_a, "tar_file"_a, "Extracts the tar file at `tar_file` (read by the core) into `path`.")
+      .def(
+          "get",
+          [](dind::Archive& a, const std::string& id, const std::string& path, std::size_t chunk_size) {
+            std::optional<dind::ArchiveDownload> d;
+            {
+              pyb::gil_scoped_release release;
+              d.emplace(a.get(id, path));
+            }
+            pyb::object stat = stat_dict(d->stat);
+            return pyb::make_tuple(dind::py::wrap_byte_stream(std::move(d->body), chunk_size), stat);
+          },
+          "id"_a, "path"_a, "chunk_size"_a = std::size_t{2} << 20, "(ByteStream of the tar, stat dict).")
+      .def(
+          "stat",
+          [](dind::Archive& a, const std::string& id, const std::string& path) {
+            dind::PathStat s;
+            {
+              pyb::gil_scoped_release release;
+              s = a.stat(id, path);
+            }
+            return stat_dict(s);
+          },
+          "id"_a, "path"_a)
+      .def(
+          "export",
+          [](dind::Archive& a, const std::string& id, std::size_t chunk_size) {
+            std::optional<dind::BodyReader> r;
+            {
+              pyb::gil_scoped_release release;
+              r.emplace(a.export_container(id));
+            }
+            return dind::py::wrap_byte_stream(std::move(*r), chunk_size);
+          },
+          "id"_a, "chunk_size"_a = std::size_t{2} << 20);
+}

@@ -1,0 +1,317 @@
+// _core.Images(client): the image endpoints. Progress streams are _core.ImageProgress iterators (dicts, or the
+// lines as bytes); tars move streamed both ways through the helpers of archive.cpp.
+#include "dind/images.hpp"
+
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common.hpp"
+
+namespace pyb = pybind11;
+using namespace pybind11::literals;
+
+namespace dind::py {
+// Defined in archive.cpp.
+void with_python_body(const pyb::object& data, const std::string& what, const std::function<void(BodySource)>& call);
+pyb::object wrap_byte_stream(BodyReader r, std::size_t chunk);
+}  // namespace dind::py
+
+namespace {
+
+using dind::py::from_python;
+using dind::py::to_python;
+using nlohmann::json;
+
+// A progress stream: next() reads without the GIL. close() from any thread ends a blocked read.
+class Progress {
+ public:
+  Progress(dind::ProgressStream s, bool decode) : s_(std::move(s)), decode_(decode) {}
+  ~Progress() { s_.close(); }
+
+  pyb::object next() {
+    std::optional<json> j;
+    {
+      pyb::gil_scoped_release release;
+      j = s_.next();
+    }
+    if (!j) throw pyb::stop_iteration();
+    if (decode_) return to_python(*j);
+    std::string line = j->dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+    return pyb::bytes(line.data(), line.size());
+  }
+  // Every remaining message, as dicts.
+  pyb::list read_all() {
+    std::vector<json> all;
+    {
+      pyb::gil_scoped_release release;
+      all = s_.read_all();
+    }
+    pyb::list out;
+    for (const auto& j : all) out.append(to_python(j));
+    return out;
+  }
+  void close() noexcept { s_.close(); }
+  void raise_on_error(bool on) noexcept { s_.raise_on_error(on); }
+  const std::string& context() const { return s_.context(); }
+
+ private:
+  dind::ProgressStream s_;
+  bool decode_;
+};
+
+std::optional<json> opt_json(const pyb::object& o) {
+  if (o.is_none()) return std::nullopt;
+  return from_python(o);
+}
+
+json filters_arg(const pyb::object& o) {
+  return o.is_none() ? json(nullptr) : from_python(o);
+}
+
+std::string opt_str(const pyb::object& o) {
+  return o.is_none() ? std::string() : pyb::str(o).cast<std::string>();
+}
+
+std::map<std::string, std::string> str_map(const pyb::object& o, const char* what) {
+  std::map<std::string, std::string> m;
+  if (o.is_none()) return m;
+  if (!pyb::isinstance<pyb::dict>(o)) throw pyb::type_error(std::string(what) + " must be a dictionary");
+  for (auto item : o.cast<pyb::dict>()) m[pyb::str(item.first)] = pyb::str(item.second).cast<std::string>();
+  return m;
+}
+
+// A str or a list of str.
+std::vector<std::string> str_list(const pyb::object& o) {
+  std::vector<std::string> v;
+  if (o.is_none()) return v;
+  if (pyb::isinstance<pyb::str>(o)) return {o.cast<std::string>()};
+  for (auto item : o) v.push_back(pyb::str(item).cast<std::string>());
+  return v;
+}
+
+std::unique_ptr<Progress> progress(std::function<dind::ProgressStream()> f, bool decode) {
+  std::optional<dind::ProgressStream> s;
+  {
+    pyb::gil_scoped_release release;
+    s.emplace(f());
+  }
+  return std::make_unique<Progress>(std::move(*s), decode);
+}
+
+template <class F>
+pyb::object json_call(F&& f) {
+  json r;
+  {
+    pyb::gil_scoped_release release;
+    r = f();
+  }
+  return to_python(r);
+}
+
+}  // namespace
+
+DIND_BINDINGS(images) {
+  pyb::class_<Progress>(m, "ImageProgress",
+                        "A JSON-lines progress stream (pull, push, load, import, build). An errorDetail line raises "
+                        "StreamError naming the operation, unless raise_on_error(False).")
+      .def(
+          "__iter__", [](Progress& p) -> Progress& { return p; }, pyb::return_value_policy::reference)
+      .def("__next__", &Progress::next)
+      .def("read_all", &Progress::read_all)
+      .def("close", &Progress::close)
+      .def("raise_on_error", &Progress::raise_on_error, "on"_a)
+      .def_property_readonly("context", &Progress::context)
+      .def(
+          "__enter__", [](Progress& p) -> Progress& { return p; }, pyb::return_value_policy::reference)
+      .def("__exit__", [](Progress& p, pyb::args) {
+        p.close();
+        return false;
+      });
+
+  pyb::class_<dind::Images>(m, "Images", "The image endpoints of one client.")
+      .def(pyb::init<dind::Client>(), "client"_a)
+      .def(
+          "list",
+          [](dind::Images& im, bool all, const pyb::object& filters) {
+            json f = filters_arg(filters);
+            return json_call([&] { return im.list(all, f); });
+          },
+          "all"_a = false, "filters"_a = pyb::none())
+      .def(
+          "inspect",
+          [](dind::Images& im, const std::string& name) { return json_call([&] { return im.inspect(name); }); },
+          "name"_a)
+      .def(
+          "history",
+          [](dind::Images& im, const std::string& name) { return json_call([&] { return im.history(name); }); },
+          "name"_a)
+      .def(
+          "pull",
+          [](dind::Images& im, const std::string& name, const pyb::object& tag, const pyb::object& auth,
+             const pyb::object& platform, bool all_tags, bool decode) {
+            auto a = opt_json(auth);
+            std::string t = opt_str(tag), p = opt_str(platform);
+            return progress([&] { return im.pull(name, t, a, p, all_tags); }, decode);
+          },
+          "name"_a, "tag"_a = pyb::none(), "auth_config"_a = pyb::none(), "platform"_a = pyb::none(),
+          "all_tags"_a = false, "decode"_a = true)
+      .def(
+          "push",
+          [](dind::Images& im, const std::string& name, const pyb::object& tag, const pyb::object& auth, bool decode) {
+            auto a = opt_json(auth);
+            std::string t = opt_str(tag);
+            return progress([&] { return im.push(name, t, a); }, decode);
+          },
+          "name"_a, "tag"_a = pyb::none(), "auth_config"_a = pyb::none(), "decode"_a = true)
+      .def(
+          "tag",
+          [](dind::Images& im, const std::string& name, const std::string& repository, const pyb::object& tag,
+             bool force) {
+            std::string t = opt_str(tag);
+            pyb::gil_scoped_release release;
+            return im.tag(name, repository, t, force);
+          },
+          "name"_a, "repository"_a, "tag"_a = pyb::none(), "force"_a = false)
+      .def(
+          "remove",
+          [](dind::Images& im, const std::string& name, bool force, bool noprune) {
+            return json_call([&] { return im.remove(name, force, noprune); });
+          },
+          "name"_a, "force"_a = false, "noprune"_a = false)
+      .def(
+          "prune",
+          [](dind::Images& im, const pyb::object& filters) {
+            json f = filters_arg(filters);
+            return json_call([&] { return im.prune(f); });
+          },
+          "filters"_a = pyb::none())
+      .def(
+          "load",
+          [](dind::Images& im, const pyb::object& data, bool quiet) {
+            std::optional<dind::ProgressStream> s;
+            dind::py::with_python_body(data, "image load",
+                                       [&](dind::BodySource src) { s.emplace(im.load(std::move(src), quiet)); });
+            return std::make_unique<Progress>(std::move(*s), true);
+          },
+          "data"_a, "quiet"_a = false,
+          "POST /images/load from bytes, a binary file or an iterable of bytes (streamed).")
+      .def(
+          "load_file",
+          [](dind::Images& im, const std::string& path, bool quiet) {
+            return progress([&] { return im.load(std::filesystem::path(path), quiet); }, true);
+          },
+          "path"_a, "quiet"_a = false)
+      .def(
+          "save",
+          [](dind::Images& im, const pyb::object& names, std::size_t chunk_size) {
+            auto n = str_list(names);
+            std::optional<dind::BodyReader> r;
+            {
+              pyb::gil_scoped_release release;
+              r.emplace(im.save(n));
+            }
+            return dind::py::wrap_byte_stream(std::move(*r), chunk_size);
+          },
+          "names"_a, "chunk_size"_a = std::size_t{2} << 20, "GET /images/get: the images' tar as a ByteStream.")
+      .def(
+          "import_image",
+          [](dind::Images& im, const pyb::object& data, const pyb::object& repository, const pyb::object& tag,
+             const pyb::object& changes, const pyb::object& message, const pyb::object& platform) {
+            std::string r = opt_str(repository), t = opt_str(tag), msg = opt_str(message), p = opt_str(platform);
+            auto c = str_list(changes);
+            std::optional<dind::ProgressStream> s;
+            dind::py::with_python_body(data, "image import", [&](dind::BodySource src) {
+              s.emplace(im.import_image(std::move(src), r, t, c, msg, p));
+            });
+            return std::make_unique<Progress>(std::move(*s), true);
+          },
+          "data"_a, "repository"_a = pyb::none(), "tag"_a = pyb::none(), "changes"_a = pyb::none(),
+          "message"_a = pyb::none(), "platform"_a = pyb::none())
+      .def(
+          "build",
+          [](dind::Images& im, const pyb::object& context, const pyb::object& path, const pyb::object& tag,
+             const pyb::object& dockerfile, const pyb::object& buildargs, const pyb::object& labels, bool nocache,
+             bool rm, bool forcerm, bool pull, bool quiet, const pyb::object& target, const pyb::object& network_mode,
+             const pyb::object& platform, const pyb::object& cache_from, const pyb::object& extra_hosts,
+             const pyb::object& shmsize, const pyb::object& container_limits, bool squash, const pyb::object& isolation,
+             const pyb::object& remote, const pyb::object& registry_config, const pyb::object& extra_tags,
+             bool raise_on_error) {
+            dind::BuildOptions o;
+            o.tag = opt_str(tag);
+            o.extra_tags = str_list(extra_tags);
+            o.dockerfile = opt_str(dockerfile);
+            o.buildargs = str_map(buildargs, "buildargs");
+            o.labels = str_map(labels, "labels");
+            o.nocache = nocache;
+            o.rm = rm;
+            o.forcerm = forcerm;
+            o.pull = pull;
+            o.quiet = quiet;
+            o.squash = squash;
+            o.target = opt_str(target);
+            o.network_mode = opt_str(network_mode);
+            o.platform = opt_str(platform);
+            o.isolation = opt_str(isolation);
+            o.remote = opt_str(remote);
+            o.cache_from = str_list(cache_from);
+            if (pyb::isinstance<pyb::dict>(extra_hosts)) {
+              for (auto kv : extra_hosts.cast<pyb::dict>())
+                o.extra_hosts.push_back(pyb::str(kv.first).cast<std::string>() + ":" +
+                                        pyb::str(kv.second).cast<std::string>());
+            } else {
+              o.extra_hosts = str_list(extra_hosts);
+            }
+            if (!shmsize.is_none()) o.shmsize = shmsize.cast<std::int64_t>();
+            if (!container_limits.is_none()) o.container_limits = from_python(container_limits);
+            o.registry_config = opt_json(registry_config);
+            std::optional<dind::ProgressStream> s;
+            if (!path.is_none()) {
+              const std::string dir = pyb::str(path).cast<std::string>();
+              pyb::gil_scoped_release release;
+              s.emplace(im.build(std::filesystem::path(dir), o));
+            } else if (!context.is_none()) {
+              dind::py::with_python_body(context, "build" + (o.tag.empty() ? std::string() : " of " + o.tag),
+                                         [&](dind::BodySource src) { s.emplace(im.build(std::move(src), o)); });
+            } else if (!o.remote.empty()) {
+              pyb::gil_scoped_release release;
+              s.emplace(im.build(dind::BodySource(), o));
+            } else {
+              throw pyb::type_error("build needs a path, a context (tar) or a remote");
+            }
+            s->raise_on_error(raise_on_error);
+            return std::make_unique<Progress>(std::move(*s), true);
+          },
+          "context"_a = pyb::none(), "path"_a = pyb::none(), "tag"_a = pyb::none(), "dockerfile"_a = pyb::none(),
+          "buildargs"_a = pyb::none(), "labels"_a = pyb::none(), "nocache"_a = false, "rm"_a = true,
+          "forcerm"_a = false, "pull"_a = false, "quiet"_a = false, "target"_a = pyb::none(),
+          "network_mode"_a = pyb::none(), "platform"_a = pyb::none(), "cache_from"_a = pyb::none(),
+          "extra_hosts"_a = pyb::none(), "shmsize"_a = pyb::none(), "container_limits"_a = pyb::none(),
+          "squash"_a = false, "isolation"_a = pyb::none(), "remote"_a = pyb::none(), "registry_config"_a = pyb::none(),
+          "extra_tags"_a = pyb::none(), "raise_on_error"_a = true,
+          "POST /build from a directory (`path`, .dockerignore applied) or a tar context (streamed).")
+      .def(
+          "commit",
+          [](dind::Images& im, const std::string& container, const pyb::object& repository, const pyb::object& tag,
+             const pyb::object& message, const pyb::object& author, bool pause, const pyb::object& changes,
+             const pyb::object& conf) {
+            dind::CommitOptions o;
+            o.repository = opt_str(repository);
+            o.tag = opt_str(tag);
+            o.message = opt_str(message);
+            o.author = opt_str(author);
+            o.pause = pause;
+            o.changes = str_list(changes);
+            if (!conf.is_none()) o.config = from_python(conf);
+            pyb::gil_scoped_release release;
+            return im.commit(container, o);
+          },
+          "container"_a, "repository"_a = pyb::none(), "tag"_a = pyb::none(), "message"_a = pyb::none(),
+          "author"_a = pyb::none(), "pause"_a = true, "changes"_a = pyb::none(), "conf"_a = pyb::none(),
+          "POST /commit; returns the new image's id.");
+}
