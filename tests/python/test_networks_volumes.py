@@ -29,13 +29,16 @@ def client() -> dind.Client:
 
 @pytest.fixture(scope="module")
 def networks(client: dind.Client) -> NetworkCollection:
-    # The lead wires client.networks as NetworkCollection(client); build it the same way here.
-    return NetworkCollection(client)
+    coll = client.networks
+    assert isinstance(coll, NetworkCollection)
+    return coll
 
 
 @pytest.fixture(scope="module")
 def volumes(client: dind.Client) -> VolumeCollection:
-    return VolumeCollection(client)
+    coll = client.volumes
+    assert isinstance(coll, VolumeCollection)
+    return coll
 
 
 class Made:
@@ -190,9 +193,11 @@ def test_network_connect_accepts_model(networks: NetworkCollection, made: Made) 
     class FakeContainer(Model):  # any Model: its id is used
         pass
 
-    n.connect(FakeContainer({"Id": cid}))
+    n.connect(FakeContainer({"Id": cid}), None, None, ["positional-alias"])  # docker-py's positional order
     n.reload()
     assert cid in n.attrs["Containers"]
+    _, _, out = n.client.request("GET", f"/containers/{cid}/json")
+    assert "positional-alias" in json.loads(out)["NetworkSettings"]["Networks"][n.name]["Aliases"]
     n.disconnect(FakeContainer({"Id": cid}))
 
 
@@ -288,5 +293,4 @@ def test_df(client: dind.Client, volumes: VolumeCollection, made: Made) -> None:
     assert {"LayersSize", "Images", "Containers", "Volumes"} <= set(d)
     assert any(i["RepoTags"] and "busybox:latest" in i["RepoTags"] for i in d["Images"])
     assert v.name in [x["Name"] for x in d["Volumes"]]
-    if hasattr(client, "df"):  # once the lead wires client.df()
-        assert set(client.df()) == set(d)
+    assert set(client.df()) == set(d)

@@ -57,11 +57,12 @@ class Network(Model):
             return self.collection._core
         return _core.Networks(self.client._api)
 
-    def connect(self, container: Any, aliases: Optional[List[str]] = None, links: LinksArg = None,
-                ipv4_address: Optional[str] = None, ipv6_address: Optional[str] = None,
+    def connect(self, container: Any, ipv4_address: Optional[str] = None, ipv6_address: Optional[str] = None,
+                aliases: Optional[List[str]] = None, links: LinksArg = None,
                 link_local_ips: Optional[List[str]] = None, driver_opt: Optional[Dict[str, str]] = None,
                 mac_address: Optional[str] = None) -> None:
-        """Attach a container (a ``Container`` model, id or name) to this network."""
+        """Attach a container (a ``Container`` model, id or name) to this network. The positional order is
+        docker-py's (``connect_container_to_network``): ipv4_address, ipv6_address, aliases, links, ..."""
         if driver_opt is not None and not isinstance(driver_opt, dict):
             raise TypeError("driver_opt must be a dictionary")
         self._core().connect(self.id, _container_id(container), aliases, _normalize_links(links), ipv4_address,
