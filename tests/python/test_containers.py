@@ -73,6 +73,21 @@ def test_run_stdout_and_stderr(client: Client) -> None:
     assert client.containers.run(IMAGE, cmd, stdout=False, stderr=True, remove=True, labels=LABELS) == b"err\n"
 
 
+def test_run_stream_returns_the_log_stream(client: Client) -> None:
+    name = unique("dind-stream")
+    out = client.containers.run(IMAGE, ["sh", "-c", "echo a; echo b"], name=name, stream=True, remove=True,
+                                labels=LABELS)
+    assert b"".join(out) == b"a\nb\n"
+    with pytest.raises(errors.NotFound):  # removed once the stream was read to its end
+        client.containers.get(name)
+
+
+def test_logs_of_a_run_container(client: Client) -> None:
+    c = client.containers.run(IMAGE, ["sh", "-c", "echo out; echo err >&2"], detach=True, labels=LABELS)
+    c.wait()
+    assert sorted(c.logs().splitlines()) == [b"err", b"out"]
+    assert c.logs(stderr=False) == b"out\n"
+
 def test_run_nonzero_exit_raises_container_error_with_stderr(client: Client) -> None:
     name = unique("dind-fail")
     with pytest.raises(errors.ContainerError) as info:

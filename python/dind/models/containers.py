@@ -598,6 +598,50 @@ def _core_containers(client: Any) -> Any:
     return _core.Containers(client.api)
 
 
+def _remove_quietly(container: "Container") -> None:
+    try:
+        container.remove(force=True, v=True)
+    except errors.NotFound:
+        pass
+
+
+class _RemoveWhenDone:
+    """run(stream=True, remove=True): the log stream, removing the container once it is read to its end or closed."""
+
+    def __init__(self, stream: Any, container: "Container") -> None:
+        self._stream = stream
+        self._it = iter(stream)
+        self._container: Optional[Container] = container
+
+    def __iter__(self) -> "_RemoveWhenDone":
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            return next(self._it)
+        except BaseException:
+            self._finish()
+            raise
+
+    def close(self) -> None:
+        try:
+            if hasattr(self._stream, "close"):
+                self._stream.close()
+        finally:
+            self._finish()
+
+    def __enter__(self) -> "_RemoveWhenDone":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _finish(self) -> None:
+        container, self._container = self._container, None
+        if container is not None:
+            _remove_quietly(container)
+
+
 # --- the collection ------------------------------------------------------------------------------------------------
 
 
@@ -650,6 +694,8 @@ class ContainerCollection(Collection):
             return container
 
         auto_remove = bool(kwargs.get("auto_remove"))
+        remove_after = remove and not auto_remove
+        handed_off = False  # a returned log stream removes the container itself when it ends
         log_type = (container.attrs.get("HostConfig", {}).get("LogConfig") or {}).get("Type", "json-file")
         has_logs = log_type in ("json-file", "journald", "local")
         try:
@@ -673,18 +719,20 @@ class ContainerCollection(Collection):
                 out = self._core.logs_all(container.id, stdout=stdout, stderr=stderr, demux=False,
                                           tty=container.attrs.get("Config", {}).get("Tty", False))[0]
             if exit_status != 0:
+                if stream and hasattr(out, "close"):
+                    out.close()
                 err = None
                 if not auto_remove and has_logs:
                     err = self._core.logs_all(container.id, stdout=False, stderr=True,
                                               tty=container.attrs.get("Config", {}).get("Tty", False))[1]
                 raise errors.ContainerError(container, exit_status, command, image, err)
+            if stream and remove_after and out is not None:
+                handed_off = True
+                return _RemoveWhenDone(out, container)
             return out
         finally:
-            if remove and not auto_remove:
-                try:
-                    container.remove(force=True, v=True)
-                except errors.NotFound:
-                    pass
+            if remove_after and not handed_off:
+                _remove_quietly(container)
 
     def list(self, all: bool = False, before: Optional[str] = None, filters: Optional[Mapping[str, Any]] = None,
              limit: int = -1, since: Optional[str] = None, sparse: bool = False,
