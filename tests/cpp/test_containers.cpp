@@ -115,6 +115,25 @@ TEST_F(ContainersTest, InspectMissingIsNotFound) {
   }
 }
 
+TEST_F(ContainersTest, StopMissingNamesTheStopCall) {
+  try {
+    c_.stop("dind-no-such-container-" + tag_);
+    FAIL() << "expected NotFound";
+  } catch (const dind::NotFound& e) {
+    EXPECT_EQ(e.method(), "POST");
+    EXPECT_NE(e.path().find("/stop"), std::string::npos);
+  }
+}
+
+TEST_F(ContainersTest, FollowedLogsEndWhenTheContainerStops) {
+  const std::string id = make({"sh", "-c", "echo one; sleep 1; echo two"});
+  c_.start(id);
+  dind::Containers::LogsOptions follow;
+  follow.follow = true;
+  follow.tty = false;
+  EXPECT_EQ(c_.logs_all(id, follow).out, "one\ntwo\n");
+}
+
 TEST_F(ContainersTest, NameConflict) {
   const std::string name = unique("dind-conflict");
   make({"true"}, name);

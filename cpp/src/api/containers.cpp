@@ -63,7 +63,12 @@ json parse_body(const Response& r, const Client& c, std::string_view method, con
 
 // Seconds a stop/restart may take on the engine's side when no `t` is given: the container's StopTimeout, else 10.
 int default_stop_seconds(Containers& self, const std::string& id) {
-  const json info = self.inspect(id);
+  json info;
+  try {
+    info = self.inspect(id);
+  } catch (const NotFound&) {
+    return 10;  // the stop/restart call itself then reports the missing container, under its own method and path
+  }
   const auto cfg = info.find("Config");
   if (cfg != info.end() && cfg->is_object()) {
     const auto st = cfg->find("StopTimeout");
