@@ -401,6 +401,18 @@ def test_lifecycle_methods(client: Client) -> None:
         c.reload()
 
 
+def test_diff_and_resize(client: Client) -> None:
+    c = client.containers.run(IMAGE, ["sh", "-c", "touch /added; sleep 60"], tty=True, detach=True, labels=LABELS)
+    for _ in range(100):
+        changes = c.diff()
+        if {"Path": "/added", "Kind": 1} in changes:
+            break
+        threading.Event().wait(0.05)
+    assert {"Path": "/added", "Kind": 1} in changes
+    c.resize(height=40, width=100)
+    c.kill()
+
+
 def test_remove_running_needs_force(client: Client) -> None:
     c = client.containers.run(IMAGE, ["sleep", "60"], detach=True, labels=LABELS)
     with pytest.raises(errors.Conflict):

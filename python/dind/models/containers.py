@@ -528,6 +528,15 @@ class Container(Model):
             return container_stats(self, decode=decode, stream=True, one_shot=one_shot)
         return self._core.stats(self.id, bool(one_shot))
 
+    def diff(self) -> List[Dict[str, Any]]:
+        """Changes to the container's filesystem: [{'Path': ..., 'Kind': 0 modified | 1 added | 2 deleted}]."""
+        _, _, body = self.client.api.request("GET", f"/containers/{self.id}/changes")
+        return json.loads(body) or []
+
+    def resize(self, height: int, width: int) -> None:
+        """Resize the container's TTY."""
+        self.client.api.request("POST", f"/containers/{self.id}/resize", query={"h": int(height), "w": int(width)})
+
     def rename(self, name: str) -> None:
         self._core.rename(self.id, name)
 
