@@ -1,0 +1,27 @@
+"""Tests using dind's fixtures (see conftest.py next to this file)."""
+from __future__ import annotations
+
+import os
+import subprocess
+
+
+def test_run_a_container_in_the_session_daemon(dind_client, inner_busybox):
+    out = dind_client.containers.run(inner_busybox, ["echo", "hello"], remove=True)
+    assert out == b"hello\n"
+
+
+def test_the_docker_cli_uses_the_daemon_env(dind):
+    # d.env holds DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH: any docker client accepts it as is.
+    proc = subprocess.run(["docker", "info", "--format", "{{.ID}}"], env={**os.environ, **dind.env},
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == dind.client.info()["ID"]
+
+
+def test_a_private_daemon_for_one_test(dind_factory, dind):
+    # A fresh daemon, here without TLS; removed after this test with its volumes.
+    mine = dind_factory(tls=False)
+    assert mine.client.ping()
+    assert mine.env["DOCKER_HOST"].startswith("tcp://127.0.0.1:")
+    assert "DOCKER_TLS_VERIFY" not in mine.env
+    assert mine.client.info()["ID"] != dind.client.info()["ID"]

@@ -1,0 +1,481 @@
+"""The dind command: start, inspect and remove throwaway Docker-in-Docker daemons from a shell or CI script.
+
+  eval "$(dind up --name ci)"        # start one; prints `export DOCKER_HOST=...` lines
+  dind env ci                        # the same lines again, for another shell
+  dind ls                            # what is running
+  dind down ci                       # remove it (container, volumes, certs)
+  dind prune --older-than 2h         # remove what dead or old sessions left behind
+  dind run --load busybox -- make test   # up, run the command with the env, down; exits with its status
+
+Long steps show progress on stderr when it is a terminal and stay quiet in logs. Errors are one line on stderr and
+exit status 1 (2 for usage errors).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from typing import Any, Dict, List, Mapping, NoReturn, Optional, Sequence
+
+PROG = "dind"
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw]?)")
+
+
+class CliError(Exception):
+    """A failure to report as one line on stderr (exit status 1)."""
+
+
+# -- small helpers ------------------------------------------------------------------------------------------------
+def parse_duration(text: str) -> float:
+    """``30m``, ``2h``, ``1d``, ``1h30m``, ``90s`` or bare seconds → seconds (> 0)."""
+    s = text.strip().lower()
+    pos, total = 0, 0.0
+    while pos < len(s):
+        m = _DURATION.match(s, pos)
+        if not m:
+            break
+        total += float(m.group(1)) * _UNITS[m.group(2) or "s"]
+        pos = m.end()
+    if not s or pos != len(s):
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r} (use e.g. 90s, 30m, 2h, 1d or 1h30m)")
+    if total <= 0:
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r}: must be greater than zero")
+    return total
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: not a number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: must be 0 (any free port) to 65535")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid timeout {text!r}: not a number of seconds") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"invalid timeout {text!r}: must be greater than zero")
+    return value
+
+
+def _key_value(text: str) -> str:
+    if "=" not in text or text.startswith("="):
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return text
+
+
+def _tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _progress(line: str) -> None:
+    """A progress line on stderr, only on a terminal."""
+    if _tty():
+        sys.stderr.write(f"{PROG}: {line}\n")
+        sys.stderr.flush()
+
+
+def _engine() -> str:
+    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+def export_lines(env: Mapping[str, str]) -> List[str]:
+    """``export K=V`` lines for ``eval``; a daemon without TLS also unsets the TLS variables a shell may hold."""
+    lines = [f"export {k}={shlex.quote(v)}" for k, v in env.items()]
+    stale = [k for k in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH") if k not in env]
+    if stale:
+        lines.append("unset " + " ".join(stale))
+    return lines
+
+
+def _age(created: int) -> str:
+    if not created:
+        return "?"
+    secs = max(0, int(time.time()) - int(created))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if secs >= size:
+            return f"{secs // size}{unit} ago"
+    return f"{secs}s ago"
+
+
+def _owner_alive(pid: int) -> bool:
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# -- options shared by `up` and `run` -----------------------------------------------------------------------------
+def _daemon_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("daemon options")
+    g.add_argument("--name", help="container name (default: dind-<random>)")
+    g.add_argument("--image", default=os.environ.get("DIND_IMAGE") or "docker:dind",
+                   help="dind image (default: $DIND_IMAGE or docker:dind)")
+    g.add_argument("--no-tls", action="store_true",
+                   help="plain TCP on 2375 (started with --tls=false) instead of mutual TLS on 2376")
+    g.add_argument("--port", type=_port, default=0, help="host port on 127.0.0.1 (default: 0, a free one)")
+    g.add_argument("--dockerd-arg", action="append", default=[], metavar="ARG",
+                   help="extra dockerd flag, repeatable; write it as --dockerd-arg=--mtu=1400")
+    g.add_argument("--runtime", help="OCI runtime such as sysbox-runc (then not privileged)")
+    g.add_argument("--network", help="user network to join; the client then dials the container address")
+    g.add_argument("--env", action="append", default=[], type=_key_value, metavar="KEY=VALUE",
+                   help="environment of the dind container, repeatable")
+    g.add_argument("--label", action="append", default=[], type=_key_value, metavar="KEY=VALUE",
+                   help="extra container label, repeatable")
+    g.add_argument("--pull", choices=("missing", "always", "never"), default="missing",
+                   help="when to pull the image (default: missing)")
+    g.add_argument("--load", action="append", default=[], metavar="IMAGE",
+                   help="image of the outer engine to load into the daemon, repeatable")
+    g.add_argument("--timeout", type=_seconds, default=60.0, help="start timeout in seconds (default: 60)")
+
+
+def _start(args: argparse.Namespace, owner: str) -> Any:
+    """Starts a daemon from the parsed options (progress on a terminal) and loads the requested images."""
+    from .daemon import Dind
+
+    kwargs: Dict[str, Any] = {
+        "tls": not args.no_tls, "host_port": args.port, "dockerd_args": tuple(args.dockerd_arg),
+        "name": args.name, "pull": args.pull, "start_timeout": args.timeout, "owner": owner,
+    }
+    if args.runtime:
+        kwargs.update(runtime=args.runtime, privileged=False)
+    if args.network:
+        kwargs["network"] = args.network
+    if args.env:
+        kwargs["environment"] = dict(kv.split("=", 1) for kv in args.env)
+    if args.label:
+        kwargs["labels"] = dict(kv.split("=", 1) for kv in args.label)
+    _progress(f"starting a daemon ({args.image}) ...")
+    d = Dind(args.image, **kwargs)
+    total = d.timings.get("total", 0.0)
+    _progress(f"{d.name} ready on {d.host} in {total:.2f} s")
+    if args.load:
+        t0 = time.monotonic()
+        loaded = d.load_images(args.load)  # shows its own progress on a terminal
+        _progress(f"loaded {', '.join(loaded) or ', '.join(args.load)} in {time.monotonic() - t0:.2f} s")
+    return d
+
+
+def _attach(name: str) -> Any:
+    from . import errors
+    from .daemon import Dind
+
+    try:
+        return Dind.attach(name)
+    except errors.NotFound:
+        raise CliError(f"no dind daemon named {name!r} on {_engine()} (see `dind ls`)") from None
+
+
+# -- commands -----------------------------------------------------------------------------------------------------
+def cmd_up(args: argparse.Namespace) -> int:
+    d = _start(args, owner="parent")  # the calling shell owns it: `dind prune` removes it once that shell is gone
+    try:
+        d.keep()
+    except BaseException:
+        d.close()
+        raise
+    for line in export_lines(d.env):
+        print(line)
+    sys.stdout.flush()
+    _progress(f"remove it with: dind down {d.name}")
+    return 0
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    d = _attach(args.name)
+    for line in export_lines(d.env):
+        print(line)
+    return 0
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    from .daemon import list_daemons
+
+    daemons = sorted(list_daemons(), key=lambda x: (x.get("created", 0), x.get("name", "")))
+    if args.json:
+        print(json.dumps(daemons, indent=2))
+        return 0
+    if args.quiet:
+        for x in daemons:
+            print(x["name"])
+        return 0
+    rows = [("NAME", "STATUS", "HOST", "OWNER", "CREATED")]
+    for x in daemons:
+        pid = int(x.get("owner_pid") or 0)
+        owner = f"{pid}" if _owner_alive(pid) else f"{pid} (gone)"
+        rows.append((x["name"], x.get("status", ""), x.get("host") or "-", owner, _age(x.get("created", 0))))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    return 0
+
+
+def _remove_stopped(name: str) -> bool:
+    """Removes a dind container that attach() cannot take (not running): force, with volumes, and its cert dir."""
+    import shutil
+
+    from . import errors
+    from .client import Client
+
+    outer = Client.from_env()
+    try:
+        c = outer.containers.get(name)
+    except errors.NotFound:
+        return False
+    labels = c.labels or {}
+    if "dind.session" not in labels:
+        raise CliError(f"container {name!r} on {_engine()} was not made by dind (no dind.session label)")
+    c.remove(force=True, v=True)
+    certs = labels.get("dind.cert-path", "")
+    if certs and "dind-" in os.path.basename(certs.rstrip("/")) and os.path.isfile(os.path.join(certs, "key.pem")):
+        shutil.rmtree(certs, ignore_errors=True)
+    return True
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    if args.all:
+        if args.names:
+            raise CliError("give names or --all, not both")
+        from .daemon import reap
+
+        names = _daemon_names()
+        return _print_removed(reap(everything=True), names)
+    if not args.names:
+        raise CliError("name a daemon to remove (see `dind ls`), or use --all")
+    from . import errors
+
+    failed = 0
+    for name in args.names:
+        try:
+            try:
+                d = _attach(name)
+            except CliError:
+                raise
+            except errors.DockerException:
+                # Not running any more (exited, or its port is gone): remove it without a handle.
+                if not _remove_stopped(name):
+                    raise CliError(f"no dind daemon named {name!r} on {_engine()} (see `dind ls`)") from None
+            else:
+                _progress(f"removing {d.name} ...")
+                d.close(force=True)
+            print(f"removed {name}")
+        except CliError as e:
+            _error("down", str(e))
+            failed += 1
+    return 1 if failed else 0
+
+
+def _daemon_names() -> Dict[str, str]:
+    """Container id → daemon name, to report removals by name (reap() reports ids)."""
+    from .daemon import list_daemons
+
+    try:
+        return {x["id"]: x["name"] for x in list_daemons()}
+    except Exception:  # noqa: BLE001 - names are a nicety; reap() itself reports what fails
+        return {}
+
+
+def _print_removed(removed: Mapping[str, Sequence[str]], names: Optional[Mapping[str, str]] = None) -> int:
+    n = 0
+    for kind in ("containers", "volumes", "networks"):
+        for item in removed.get(kind, ()):
+            label = item
+            if kind == "containers" and names and item in names:
+                label = f"{names[item]} ({item[:12]})"
+            print(f"removed {kind[:-1]} {label}")
+            n += 1
+    if not n:
+        print("nothing to remove")
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from .daemon import reap
+
+    names = _daemon_names()
+    return _print_removed(reap(older_than=args.older_than), names)
+
+
+class _Signalled(BaseException):
+    """A termination signal arrived before the command ran."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    cmd = list(args.cmd)
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if not cmd:
+        _usage(args.parser, "give the command to run after --, e.g. dind run -- docker version")
+
+    state: Dict[str, Any] = {"child": None, "signum": None}
+    forward_int = not sys.stdin.isatty() if sys.stdin else True  # on a terminal Ctrl-C reaches the child itself
+
+    def on_signal(signum: int, frame: Any) -> None:
+        state["signum"] = signum
+        child = state["child"]
+        if child is None:
+            raise _Signalled(signum)  # still starting: unwind, the finally below removes what exists
+        if signum != signal.SIGINT or forward_int:
+            try:
+                child.send_signal(signum)
+            except ProcessLookupError:
+                pass
+
+    caught = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {s: signal.signal(s, on_signal) for s in caught}
+    d = None
+    try:
+        d = _start(args, owner="self")  # this process owns it: if it is killed, `dind prune` removes it
+        env = {**os.environ, **d.env}
+        if args.no_tls:
+            for k in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
+                env.pop(k, None)
+        try:
+            state["child"] = subprocess.Popen(cmd, env=env)
+        except FileNotFoundError:
+            _error("run", f"command not found: {cmd[0]}")
+            return 127  # the shell's status for a missing command
+        except PermissionError:
+            _error("run", f"command not executable: {cmd[0]}")
+            return 126
+        while True:
+            try:
+                code = state["child"].wait()
+                break
+            except _Signalled:  # pragma: no cover - handlers do not raise once the child runs
+                continue
+        return 128 - code if code < 0 else code
+    except _Signalled as s:
+        return 128 + s.signum
+    finally:
+        try:
+            if d is not None:
+                _progress(f"removing {d.name} ...")
+                d.close()
+        finally:
+            for s, h in previous.items():
+                signal.signal(s, h)
+
+
+# -- parser and entry point ---------------------------------------------------------------------------------------
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0], formatter_class=fmt,
+                                     epilog="Run `dind COMMAND --help` for the options of a command.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("up", help="start a daemon and print its environment",
+                       description="Start a throwaway dind daemon that stays up after this command, owned by the "
+                                   "calling shell, and print `export` lines for it: eval \"$(dind up)\".")
+    _daemon_options(p)
+    p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("env", help="print a daemon's environment as export lines",
+                       description="Print DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH of a running daemon "
+                                   "as `export` lines: eval \"$(dind env NAME)\".")
+    p.add_argument("name", help="daemon name or container id")
+    p.set_defaults(func=cmd_env)
+
+    p = sub.add_parser("ls", help="list the daemons on the engine",
+                       description="List the dind daemons on the engine (all sessions, any state).")
+    p.add_argument("-q", "--quiet", action="store_true", help="only names")
+    p.add_argument("--json", action="store_true", help="JSON output")
+    p.set_defaults(func=cmd_ls)
+
+    p = sub.add_parser("down", help="remove daemons",
+                       description="Remove daemons: container (killed), its volumes and its client certificates.")
+    p.add_argument("names", nargs="*", metavar="NAME", help="daemon name or container id")
+    p.add_argument("--all", action="store_true",
+                   help="remove everything dind made on the engine, of every session (live ones too)")
+    p.set_defaults(func=cmd_down)
+
+    p = sub.add_parser("prune", help="remove what dead or old sessions left behind",
+                       description="Remove dind containers (with volumes), volumes and networks whose owner process "
+                                   "is gone, and with --older-than also those older than that.")
+    p.add_argument("--older-than", type=parse_duration, metavar="D",
+                   help="also remove objects older than D (e.g. 30m, 2h, 1d), even of live owners")
+    p.set_defaults(func=cmd_prune)
+
+    p = sub.add_parser("run", help="up, run a command with the environment, down",
+                       usage="dind run [daemon options] -- CMD [ARG ...]",
+                       description="Start a daemon, run CMD with its environment, remove the daemon, and exit with "
+                                   "CMD's status. Ctrl-C and SIGTERM are passed to CMD and still tear down.")
+    _daemon_options(p)
+    p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD", help="the command and its arguments")
+    p.set_defaults(func=cmd_run, parser=p)
+    return parser
+
+
+def _usage(parser: argparse.ArgumentParser, message: str) -> NoReturn:
+    parser.error(message)  # exits 2
+    raise AssertionError("unreachable")
+
+
+def _error(command: Optional[str], message: str) -> None:
+    where = f"{PROG} {command}" if command else PROG
+    sys.stderr.write(f"{where}: error: {message}\n")
+    sys.stderr.flush()
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of the ``dind`` console script and ``python -m dind``; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    from . import errors
+
+    try:
+        return int(args.func(args) or 0)
+    except CliError as e:
+        _error(args.command, str(e))
+        return 1
+    except errors.DaemonStartError as e:
+        _error(args.command, str(e).splitlines()[0] if str(e) else "the daemon did not start")
+        if e.log_tail.strip():
+            sys.stderr.write("--- last lines of the daemon's log ---\n" + e.log_tail.rstrip("\n") + "\n")
+        return 1
+    except errors.DockerException as e:
+        _error(args.command, " ".join(str(e).split()) or type(e).__name__)
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("\n")
+        return 130
+    except BrokenPipeError:  # e.g. `dind ls | head`
+        return 0
+    except ImportError as e:  # the extension is missing or broken: say so in one line
+        _error(args.command, f"cannot load dind's extension: {e}")
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,285 @@
+"""pytest plugin: throwaway Docker-in-Docker daemons as fixtures (entry point ``pytest11: dind``).
+
+Fixtures:
+  ``dind``          one daemon for the test session (with pytest-xdist: one per worker), a ``dind.Dind``
+  ``dind_client``   its ``dind.Client``
+  ``dind_factory``  ``dind_factory(**Dind_kwargs) -> Dind``: new daemons on demand, all removed after the test
+
+Options: ``--dind-image`` (default ``$DIND_IMAGE`` or ``docker:dind``), ``--dind-keep`` (leave the session daemon
+running and print its env), ``--dind-timeout`` (start timeout in seconds, default ``$DIND_TIMEOUT`` or 60).
+
+A run that uses these fixtures first reaps what killed runs left behind (``dind.reap()``: objects whose owner
+process is gone), so Ctrl-C, SIGKILL or a crashed CI job leak nothing past the next run. When a test that used a
+daemon fails, the tail of that daemon's log is added to its report.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import time
+import warnings
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional
+
+import pytest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .client import Client
+    from .daemon import Dind
+
+FIXTURES = ("dind", "dind_client", "dind_factory")
+LOG_LINES = 50
+
+
+class DindFactory:
+    """Callable returned by the ``dind_factory`` fixture; ``daemons`` lists what it made (all closed at teardown)."""
+
+    def __init__(self, defaults: Dict[str, Any]) -> None:
+        self.defaults = defaults
+        self.daemons: List["Dind"] = []
+
+    def __call__(self, **kwargs: Any) -> "Dind":
+        from .daemon import Dind
+
+        options = {**self.defaults, **kwargs}
+        d = Dind(**options)
+        self.daemons.append(d)
+        return d
+
+    def close(self) -> None:
+        errors = []
+        for d in reversed(self.daemons):
+            try:
+                d.close()
+            except Exception as e:  # noqa: BLE001 - close the others, report the first failure
+                errors.append(e)
+        if errors:
+            raise errors[0]
+
+
+class _State:
+    """Per-session plugin state, kept in ``config.stash``."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.session_daemon: Optional["Dind"] = None
+        self.reaped = False
+        self.kept: List[Dict[str, Any]] = []  # {"name": ..., "env": {...}} of daemons left running
+
+    # -- options --------------------------------------------------------------------------------------------------
+    @property
+    def image(self) -> str:
+        return self.config.getoption("dind_image")
+
+    @property
+    def timeout(self) -> float:
+        return self.config.getoption("dind_timeout")
+
+    @property
+    def keep(self) -> bool:
+        return bool(self.config.getoption("dind_keep"))
+
+    def defaults(self) -> Dict[str, Any]:
+        return {"image": self.image, "start_timeout": self.timeout}
+
+    # -- terminal -------------------------------------------------------------------------------------------------
+    def say(self, line: str, always: bool = False) -> None:
+        """A line on the terminal (outside output capture): on a TTY or with -v, or when ``always``."""
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        if tr is None:
+            return
+        isatty = getattr(tr, "isatty", False)
+        if callable(isatty):
+            isatty = isatty()
+        if not (always or isatty or self.config.getoption("verbose") > 0):
+            return
+        capman = self.config.pluginmanager.get_plugin("capturemanager")
+        if capman is not None:
+            with capman.global_and_fixture_disabled():
+                tr.write_line(line)
+        else:
+            tr.write_line(line)
+
+    # -- reaping --------------------------------------------------------------------------------------------------
+    def reap_once(self) -> None:
+        """Removes what dead sessions left behind; once per process, never fatal to the run."""
+        if self.reaped:
+            return
+        self.reaped = True
+        try:
+            from .daemon import reap
+
+            removed = reap()
+        except Exception as e:  # noqa: BLE001 - an engine problem shows up when the fixture starts a daemon
+            warnings.warn(f"dind: could not reap leftovers of earlier runs: {e}", stacklevel=2)
+            return
+        n = sum(len(v) for v in removed.values())
+        if n:
+            what = ", ".join(f"{len(v)} {k}" for k, v in removed.items() if v)
+            self.say(f"dind: removed leftovers of dead sessions: {what}")
+
+
+_STATE = pytest.StashKey[_State]()
+
+
+def _state(config: pytest.Config) -> _State:
+    return config.stash[_STATE]
+
+
+def _default_timeout() -> float:
+    raw = os.environ.get("DIND_TIMEOUT", "")
+    try:
+        return float(raw) if raw else 60.0
+    except ValueError:
+        return 60.0
+
+
+def _positive_float(text: str) -> float:
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+# -- hooks --------------------------------------------------------------------------------------------------------
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("dind", "throwaway Docker-in-Docker daemons")
+    group.addoption("--dind-image", dest="dind_image", default=os.environ.get("DIND_IMAGE") or "docker:dind",
+                    metavar="IMAGE", help="dind image for the fixtures (default: $DIND_IMAGE or docker:dind)")
+    group.addoption("--dind-keep", dest="dind_keep", action="store_true", default=False,
+                    help="leave the session daemon running after the run and print its environment; it is "
+                         "owned by the process that started pytest (your shell): remove it with `dind down NAME`, "
+                         "or `dind prune` once that process is gone")
+    group.addoption("--dind-timeout", dest="dind_timeout", type=_positive_float, default=_default_timeout(),
+                    metavar="SECONDS", help="start timeout of each daemon (default: $DIND_TIMEOUT or 60)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_STATE] = _State(config)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # Reap at the start of a run that uses the fixtures (not on every pytest run of a project that merely has the
+    # plugin installed: those may have no engine at all).
+    if any(name in FIXTURES for item in session.items for name in getattr(item, "fixturenames", ())):
+        _state(session.config).reap_once()
+
+
+def _daemons_of(item: pytest.Item) -> List["Dind"]:
+    """The daemons a test used: through its fixtures (directly or via other fixtures)."""
+    daemon_module = sys.modules.get(__package__ + ".daemon")
+    if daemon_module is None:  # no daemon was ever made in this process (and the extension need not load)
+        return []
+    Dind = daemon_module.Dind
+
+    funcargs = getattr(item, "funcargs", None) or {}
+    state = _state(item.config)
+    found: List["Dind"] = []
+    for value in funcargs.values():
+        if isinstance(value, Dind):
+            found.append(value)
+        elif isinstance(value, DindFactory):
+            found.extend(value.daemons)
+    if "dind_client" in funcargs and state.session_daemon is not None:
+        found.append(state.session_daemon)
+    unique: List["Dind"] = []
+    for d in found:
+        if all(d is not u for u in unique):
+            unique.append(d)
+    return unique
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed or call.when == "teardown":
+        return
+    from .errors import DaemonStartError
+
+    if call.excinfo is not None and isinstance(call.excinfo.value, DaemonStartError):
+        tail = call.excinfo.value.log_tail
+        if tail:
+            report.sections.append(("dind: log of the daemon that failed to start", tail))
+    for d in _daemons_of(item):
+        if d.closed:
+            continue
+        try:
+            text = d.logs(tail=LOG_LINES)
+        except Exception as e:  # noqa: BLE001 - the report must not fail because the log could not be read
+            text = f"(could not read the log of {d.name}: {e})"
+        report.sections.append((f"dind log: {d.name} (last {LOG_LINES} lines)", text))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    state = _state(terminalreporter.config)
+    for kept in state.kept:
+        terminalreporter.write_sep("-", f"dind: daemon {kept['name']} kept running")
+        for key, value in kept["env"].items():
+            terminalreporter.write_line(f"export {key}={shlex.quote(value)}")
+        terminalreporter.write_line(f"# remove it with: dind down {kept['name']}")
+
+
+# -- fixtures -----------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def dind(request: pytest.FixtureRequest) -> Iterator["Dind"]:
+    """One throwaway Docker daemon for the session (per xdist worker); removed at the end unless --dind-keep."""
+    from .daemon import Dind
+
+    state = _state(request.config)
+    state.reap_once()
+    keep = state.keep
+    state.say(f"dind: starting a daemon ({state.image})")
+    t0 = time.monotonic()
+    # A kept daemon must outlive this process: its owner is our parent (the shell), so the next run's reap spares it.
+    d = Dind(**state.defaults(), owner="parent" if keep else "self")
+    state.session_daemon = d
+    state.say(f"dind: daemon {d.name} ready on {d.host} in {time.monotonic() - t0:.2f} s")
+    if keep:
+        d.keep()
+    try:
+        yield d
+    finally:
+        state.session_daemon = None
+        if keep:
+            state.kept.append({"name": d.name, "env": d.env})
+            workeroutput = getattr(request.config, "workeroutput", None)  # xdist worker: hand it to the controller
+            if workeroutput is not None:
+                workeroutput.setdefault("dind_kept", []).append({"name": d.name, "env": d.env})
+        else:
+            d.close()
+
+
+@pytest.fixture(scope="session")
+def dind_client(dind: "Dind") -> "Client":
+    """The ``dind.Client`` of the session daemon (mutual TLS)."""
+    return dind.client
+
+
+@pytest.fixture
+def dind_factory(request: pytest.FixtureRequest) -> Iterator[DindFactory]:
+    """``dind_factory(**kwargs) -> dind.Dind``: new daemons (defaults from the options), removed after the test."""
+    state = _state(request.config)
+    state.reap_once()
+    factory = DindFactory(state.defaults())
+    try:
+        yield factory
+    finally:
+        factory.close()
+
+
+# -- pytest-xdist: kept daemons of workers are printed by the controller ------------------------------------------
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    kept = (getattr(node, "workeroutput", None) or {}).get("dind_kept") or []
+    config = getattr(node, "config", None)
+    if config is not None and _STATE in config.stash:
+        _state(config).kept.extend(kept)
+    else:  # pragma: no cover - defensive: print at least
+        for k in kept:
+            sys.stderr.write(f"dind: daemon {k['name']} kept running: {k['env']}\n")
