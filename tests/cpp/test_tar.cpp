@@ -198,6 +198,13 @@ TEST(tarCodec, ByteByByteReaderAndInMemoryEntries) {
   EXPECT_THROW(w.add_bytes("late", "x"), dind::Error);  // the archive is already made
 }
 
+TEST(tarCodec, AbandonedWriterIsFreedCleanly) {
+  // libarchive flushes an unfinished archive when freed; under ASan this caught writes into a destroyed buffer.
+  dind::TarWriter w;
+  w.add_bytes("a", std::string(std::size_t{1} << 20, 'x'));
+  EXPECT_FALSE(w.next_chunk().empty());
+}
+
 TEST(tarCodec, SocketsAreSkipped) {
   TempDir tmp;
   write_file(tmp.path / "d/file", "x");

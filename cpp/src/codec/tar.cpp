@@ -155,6 +155,7 @@ struct TarWriter::Impl {
   std::exception_ptr callback_error;
   std::string failed;
   bool done = false;
+  bool discard = false;
   std::uint64_t written = 0;
   // The entry whose data is being written: from a file, or from an in-memory item.
   const Item* current = nullptr;
@@ -163,8 +164,19 @@ struct TarWriter::Impl {
   std::size_t mem_off = 0;
   std::vector<char> buf;
 
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  // Freeing an unfinished writer makes libarchive write the end-of-archive blocks: drop them here, before the
+  // members they would land in are gone.
+  ~Impl() {
+    discard = true;
+    a.reset();
+  }
+
   static la_ssize_t on_write(archive*, void* ctx, const void* data, size_t n) {
     auto* self = static_cast<Impl*>(ctx);
+    if (self->discard) return static_cast<la_ssize_t>(n);
     try {
       self->out.append(static_cast<const char*>(data), n);
     } catch (...) {
