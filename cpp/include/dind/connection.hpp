@@ -46,6 +46,8 @@ class Connection {
   // False once an operation failed, timed out or was cancelled, or after shutdown_send().
   bool reusable() const noexcept;
   void mark_unreusable() noexcept;
+  // Whether any byte ever arrived (a fresh connection failing before one is diagnosed differently).
+  bool received_any() const noexcept;
 
   const Endpoint& endpoint() const noexcept;
   Clock::time_point last_used() const noexcept;

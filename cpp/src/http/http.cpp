@@ -96,6 +96,11 @@ struct Exchange {
         conn->mark_unreusable();
         if (parser.got_some() || buf.size() > 0)
           throw ConnectionError(what + ": the connection closed in the middle of the response head");
+        const Endpoint& ep = conn->endpoint();
+        if (!ep.is_unix() && !ep.tls && !conn->received_any())
+          throw ConnectionError(what +
+                                ": the server closed the connection without answering (is this a TLS port? then "
+                                "use https:// or a TLS config)");
         throw ConnectionError(what + ": the server closed the connection without answering");
       }
     }

@@ -120,15 +120,17 @@ struct Connection::Impl {
 
   [[noreturn]] void fail_io(const std::string& what, const error_code& ec) {
     broken = true;
-    if (ssl && is_ssl_error(ec)) {
-      std::string reason =
-          ec == net::ssl::error::stream_truncated ? "the server ended TLS without close_notify" : ec.message();
-      // TLS 1.3: a client cert the server rejects surfaces on the first read, not in the handshake.
-      if (!got_bytes)
-        throw TlsError(what +
-                       ": TLS failed right after the handshake (was the client certificate rejected?): " + reason);
-      throw TlsError(what + ": " + reason);
+    if (ssl && !got_bytes) {
+      // TLS 1.3: a client cert the server rejects surfaces on the first read (an alert, or just a reset).
+      throw TlsError(
+          what + ": TLS failed right after the handshake (was the client certificate rejected?): " +
+          (ec == net::ssl::error::stream_truncated ? std::string("the server closed the connection") : ec.message()));
     }
+    if (ssl && is_ssl_error(ec)) throw TlsError(what + ": " + ec.message());
+    if (tcp_sock && !got_bytes)  // a TLS server drops a plaintext request without a word
+      throw ConnectionError(what + ": " + ec.message() +
+                            " before any answer (is this a TLS port? then use https:// "
+                            "or a TLS config)");
     throw ConnectionError(what + ": " + ec.message());
   }
 
@@ -254,9 +256,9 @@ std::size_t Connection::read_some(void* buf, std::size_t n, Clock::time_point de
     m.got_bytes = true;
     return got;
   }
-  if (!ec || ec == net::error::eof) return 0;
-  // A TLS peer that just drops TCP after a delimited message is common; HTTP framing decides if it mattered.
-  if (m.ssl && ec == net::ssl::error::stream_truncated && m.got_bytes) return 0;
+  const bool eof = !ec || ec == net::error::eof || (m.ssl && ec == net::ssl::error::stream_truncated);
+  // EOF is for HTTP framing to judge, except on a fresh TLS connection: that is a rejected handshake.
+  if (eof && !(m.ssl && !m.got_bytes)) return 0;
   m.fail_io(what, ec);
 }
 
@@ -312,6 +314,9 @@ bool Connection::idle_alive() const noexcept {
   return r == 0;  // readable (EOF, RST, stray bytes) or an error: the server gave up on it
 }
 
+bool Connection::received_any() const noexcept {
+  return impl_->got_bytes;
+}
 bool Connection::reusable() const noexcept {
   return !impl_->broken && !cancelled();
 }
