@@ -97,8 +97,9 @@ TEST_F(ContainersTest, WaitHasNoTotalTimeout) {
   auto cfg = dind::ClientConfig::from_env();
   cfg.timeout = std::chrono::milliseconds(500);
   dind::Containers short_client{dind::Client(cfg)};
-  const std::string id = make({"sleep", "2"});
+  const std::string id = make({"sleep", "3"});
   c_.start(id);
+  EXPECT_TRUE(short_client.stats(id).contains("precpu_stats"));  // two samples, ~1-2 s
   EXPECT_EQ(short_client.wait(id).at("StatusCode"), 0);
 }
 

@@ -190,8 +190,10 @@ json Containers::stats(const std::string& id, bool one_shot) {
   Query q{{"stream", "0"}};
   if (one_shot) q.emplace_back("one-shot", "1");
   const std::string path = container_path(id, "/stats");
-  // Without one-shot the engine waits for a second sample (~1 s) before answering; that fits the unary timeout.
-  return parse_body(client_.request("GET", path, q), client_, "GET", path);
+  // Without one-shot the engine takes a second sample (~1-2 s) before answering: allow that on top of the client's
+  // timeout, so a short client timeout doesn't cut it.
+  const auto limit = client_.config().timeout + std::chrono::seconds(one_shot ? 0 : 5);
+  return parse_body(client_.request("GET", path, q, std::nullopt, {}, limit), client_, "GET", path);
 }
 
 void Containers::rename(const std::string& id, const std::string& name) {
