@@ -170,8 +170,14 @@ def _start(args: argparse.Namespace, owner: str) -> Any:
     total = d.timings.get("total", 0.0)
     _progress(f"{d.name} ready on {d.host} in {total:.2f} s")
     if args.load:
+        from . import errors
+
         t0 = time.monotonic()
-        loaded = d.load_images(args.load)  # shows its own progress on a terminal
+        try:
+            loaded = d.load_images(args.load)  # shows its own progress on a terminal
+        except errors.DockerException as e:
+            d.close()
+            raise CliError(f"loading {', '.join(args.load)} into {d.name} failed: {' '.join(str(e).split())}") from None
         _progress(f"loaded {', '.join(loaded) or ', '.join(args.load)} in {time.monotonic() - t0:.2f} s")
     return d
 
@@ -269,8 +275,6 @@ def cmd_down(args: argparse.Namespace) -> int:
         try:
             try:
                 d = _attach(name)
-            except CliError:
-                raise
             except errors.DockerException:
                 # Not running any more (exited, or its port is gone): remove it without a handle.
                 if not _remove_stopped(name):

@@ -238,6 +238,48 @@ def test_a_run_killed_with_sigkill_is_reaped_by_the_next_run(pytester: pytest.Py
     assert not os.path.exists(daemon["cert_path"])
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupted_run_removes_its_daemon_itself(pytester: pytest.Pytester, session: str, signum: int) -> None:
+    # Ctrl-C: pytest tears the session down (fixture finalizers); SIGTERM: dind's own handler removes its daemons.
+    info = pytester.path / "daemon.json"
+    pytester.makepyfile(test_wait=f"""
+        import json, os, time
+
+        def test_wait(dind):
+            json.dump({{"name": dind.name, "cert_path": dind.cert_path}}, open({str(info)!r} + ".tmp", "w"))
+            os.rename({str(info)!r} + ".tmp", {str(info)!r})
+            time.sleep(600)
+        """)
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "dind.pytest_plugin", "--dind-image", DIND_IMAGE,
+                             "-p", "no:cacheprovider", "test_wait.py"], cwd=pytester.path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + INNER_TIMEOUT
+        while not info.exists():
+            assert proc.poll() is None, proc.stdout.read().decode(errors="replace")
+            assert time.monotonic() < deadline, "the inner run never started its daemon"
+            time.sleep(0.1)
+        daemon = json.loads(info.read_text())
+        volumes = _volumes_of(daemon["name"])
+        proc.send_signal(signum)
+        out, _ = proc.communicate(timeout=INNER_TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+    text = out.decode(errors="replace")
+    if signum == signal.SIGINT:
+        assert proc.returncode == pytest.ExitCode.INTERRUPTED, text
+        assert "KeyboardInterrupt" in text
+    else:
+        assert proc.returncode == -signal.SIGTERM, text
+    # Gone at once, without waiting for a later run to reap it.
+    assert not _exists(daemon["name"])
+    assert not any(_volume_exists(v) for v in volumes)
+    assert not os.path.exists(daemon["cert_path"])
+
+
 def test_a_daemon_that_cannot_start_fails_setup_with_the_reason(pytester: pytest.Pytester, session: str) -> None:
     # busybox is no dind image: its shell exits at once, so the start fails fast with the container's exit code.
     pytester.makepyfile(test_bad="""
