@@ -8,13 +8,20 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "common.hpp"
+#include "dind/images.hpp"
 
 namespace pyb = pybind11;
 using namespace pybind11::literals;
@@ -241,7 +248,86 @@ class PySource {
   std::optional<pyb::error_already_set> error_;
 };
 
-// A streamed response body as a Python iterator of bytes (and a minimal file: read(n)).
+// Runs a stream's blocking reads on a helper thread while the calling thread waits in 100 ms slices with the GIL
+// released and checks for signals in between: Ctrl-C cancels the read (closing the stream) and raises
+// KeyboardInterrupt, even while the engine sends nothing (a long build step, a stalled pull).
+class Worker {
+ public:
+  Worker() = default;
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+  ~Worker() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Call with the GIL held; `job` runs without it and must not touch Python.
+  void run(std::function<void()> job, const std::function<void()>& cancel) {
+    bool interrupted = false;
+    std::exception_ptr error;
+    {
+      pyb::gil_scoped_release release;
+      std::unique_lock<std::mutex> lock(mu_);
+      if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
+      job_ = std::move(job);
+      busy_ = true;
+      cv_.notify_all();
+      while (!cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return !busy_; })) {
+        lock.unlock();
+        {
+          pyb::gil_scoped_acquire gil;
+          interrupted = PyErr_CheckSignals() != 0;
+        }
+        if (interrupted) cancel();  // the job sees its stream closed and returns
+        lock.lock();
+        if (interrupted) {
+          cv_.wait(lock, [this] { return !busy_; });
+          break;
+        }
+      }
+      error = std::exchange(error_, nullptr);
+    }
+    if (interrupted) throw pyb::error_already_set();
+    if (error) std::rethrow_exception(error);
+  }
+
+ private:
+  void loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return quit_ || job_; });
+      if (!job_) return;
+      auto job = std::move(job_);
+      job_ = nullptr;
+      lock.unlock();
+      std::exception_ptr e;
+      try {
+        job();
+      } catch (...) {
+        e = std::current_exception();
+      }
+      lock.lock();
+      error_ = e;
+      busy_ = false;
+      cv_.notify_all();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::function<void()> job_;
+  bool busy_ = false;
+  bool quit_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;
+};
+
+// A streamed response body as a Python iterator of bytes (and a minimal file: read(n)). One reader thread at a
+// time; close() from any thread ends a blocked read.
 class ByteStream {
  public:
   ByteStream(BodyReader r, std::size_t chunk) : r_(std::move(r)), chunk_(chunk ? chunk : std::size_t{2} << 20) {}
@@ -256,10 +342,7 @@ class ByteStream {
   pyb::bytes read(long long n) {
     if (n >= 0) return fill(static_cast<std::size_t>(n));
     std::string all;
-    {
-      pyb::gil_scoped_release release;
-      all = r_.read_all();
-    }
+    worker_.run([&] { all = r_.read_all(); }, [this] { r_.close(); });
     return pyb::bytes(all.data(), all.size());
   }
   void close() noexcept { r_.close(); }
@@ -270,28 +353,58 @@ class ByteStream {
   pyb::bytes fill(std::size_t want) {
     PyObject* raw = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(want));
     if (!raw) throw pyb::error_already_set();
+    pyb::object owner = pyb::reinterpret_steal<pyb::object>(raw);  // freed on any exit, with the GIL
+    char* p = PyBytes_AS_STRING(raw);
     std::size_t got = 0;
-    {
-      pyb::gil_scoped_release release;
-      char* p = PyBytes_AS_STRING(raw);
-      try {
-        while (got < want) {
-          const std::size_t n = r_.read_some(p + got, want - got);
-          if (n == 0) break;
-          got += n;
-        }
-      } catch (...) {
-        pyb::gil_scoped_acquire gil;
-        Py_DECREF(raw);
-        throw;
-      }
-    }
+    worker_.run(
+        [&] {
+          while (got < want) {
+            const std::size_t n = r_.read_some(p + got, want - got);
+            if (n == 0) break;
+            got += n;
+          }
+        },
+        [this] { r_.close(); });
+    raw = owner.release().ptr();
     if (got != want && _PyBytes_Resize(&raw, static_cast<Py_ssize_t>(got)) != 0) throw pyb::error_already_set();
     return pyb::reinterpret_steal<pyb::bytes>(raw);
   }
 
   BodyReader r_;
   std::size_t chunk_;
+  Worker worker_;
+};
+
+// A JSON-lines progress stream (pull, push, load, import, build): dicts, or each line as bytes.
+class Progress {
+ public:
+  Progress(ProgressStream s, bool decode) : s_(std::move(s)), decode_(decode) {}
+  ~Progress() { s_.close(); }
+
+  pyb::object next() {
+    std::optional<nlohmann::json> j;
+    worker_.run([&] { j = s_.next(); }, [this] { s_.close(); });
+    if (!j) throw pyb::stop_iteration();
+    if (decode_) return to_python(*j);
+    std::string line = j->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    return pyb::bytes(line.data(), line.size());
+  }
+  // Every remaining message, as dicts.
+  pyb::list read_all() {
+    std::vector<nlohmann::json> all;
+    worker_.run([&] { all = s_.read_all(); }, [this] { s_.close(); });
+    pyb::list out;
+    for (const auto& j : all) out.append(to_python(j));
+    return out;
+  }
+  void close() noexcept { s_.close(); }
+  void raise_on_error(bool on) noexcept { s_.raise_on_error(on); }
+  const std::string& context() const { return s_.context(); }
+
+ private:
+  ProgressStream s_;
+  bool decode_;
+  Worker worker_;
 };
 
 }  // namespace
@@ -313,6 +426,9 @@ void with_python_body(const pyb::object& data, const std::string& what, const st
 // Shared with images.cpp.
 pyb::object wrap_byte_stream(BodyReader r, std::size_t chunk) {
   return pyb::cast(std::make_unique<ByteStream>(std::move(r), chunk));
+}
+pyb::object wrap_progress(ProgressStream s, bool decode) {
+  return pyb::cast(std::make_unique<Progress>(std::move(s), decode));
 }
 
 }  // namespace dind::py
@@ -349,6 +465,24 @@ DIND_BINDINGS(archive) {
         pyb::dict d;
         for (const auto& [k, v] : s.reader().headers()) d[pyb::str(k)] = pyb::str(v);
         return d;
+      });
+
+  using dind::py::Progress;
+  pyb::class_<Progress>(m, "ImageProgress",
+                        "A JSON-lines progress stream (pull, push, load, import, build). An errorDetail line raises "
+                        "StreamError naming the operation, unless raise_on_error(False).")
+      .def(
+          "__iter__", [](Progress& p) -> Progress& { return p; }, pyb::return_value_policy::reference)
+      .def("__next__", &Progress::next)
+      .def("read_all", &Progress::read_all)
+      .def("close", &Progress::close)
+      .def("raise_on_error", &Progress::raise_on_error, "on"_a)
+      .def_property_readonly("context", &Progress::context)
+      .def(
+          "__enter__", [](Progress& p) -> Progress& { return p; }, pyb::return_value_policy::reference)
+      .def("__exit__", [](Progress& p, pyb::args) {
+        p.close();
+        return false;
       });
 
   pyb::class_<dind::Archive>(m, "Archive", "Container files: PUT/GET/HEAD /containers/{id}/archive and export.")

@@ -1,5 +1,5 @@
 // _core.Images(client): the image endpoints. Progress streams are _core.ImageProgress iterators (dicts, or the
-// lines as bytes); tars move streamed both ways through the helpers of archive.cpp.
+// lines as bytes); they, the byte streams and the streamed Python bodies come from archive.cpp.
 #include "dind/images.hpp"
 
 #include <pybind11/pybind11.h>
@@ -20,6 +20,7 @@ namespace dind::py {
 // Defined in archive.cpp.
 void with_python_body(const pyb::object& data, const std::string& what, const std::function<void(BodySource)>& call);
 pyb::object wrap_byte_stream(BodyReader r, std::size_t chunk);
+pyb::object wrap_progress(ProgressStream s, bool decode);
 }  // namespace dind::py
 
 namespace {
@@ -27,43 +28,6 @@ namespace {
 using dind::py::from_python;
 using dind::py::to_python;
 using nlohmann::json;
-
-// A progress stream: next() reads without the GIL. close() from any thread ends a blocked read.
-class Progress {
- public:
-  Progress(dind::ProgressStream s, bool decode) : s_(std::move(s)), decode_(decode) {}
-  ~Progress() { s_.close(); }
-
-  pyb::object next() {
-    std::optional<json> j;
-    {
-      pyb::gil_scoped_release release;
-      j = s_.next();
-    }
-    if (!j) throw pyb::stop_iteration();
-    if (decode_) return to_python(*j);
-    std::string line = j->dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-    return pyb::bytes(line.data(), line.size());
-  }
-  // Every remaining message, as dicts.
-  pyb::list read_all() {
-    std::vector<json> all;
-    {
-      pyb::gil_scoped_release release;
-      all = s_.read_all();
-    }
-    pyb::list out;
-    for (const auto& j : all) out.append(to_python(j));
-    return out;
-  }
-  void close() noexcept { s_.close(); }
-  void raise_on_error(bool on) noexcept { s_.raise_on_error(on); }
-  const std::string& context() const { return s_.context(); }
-
- private:
-  dind::ProgressStream s_;
-  bool decode_;
-};
 
 std::optional<json> opt_json(const pyb::object& o) {
   if (o.is_none()) return std::nullopt;
@@ -95,13 +59,13 @@ std::vector<std::string> str_list(const pyb::object& o) {
   return v;
 }
 
-std::unique_ptr<Progress> progress(std::function<dind::ProgressStream()> f, bool decode) {
+pyb::object progress(const std::function<dind::ProgressStream()>& f, bool decode) {
   std::optional<dind::ProgressStream> s;
   {
     pyb::gil_scoped_release release;
     s.emplace(f());
   }
-  return std::make_unique<Progress>(std::move(*s), decode);
+  return dind::py::wrap_progress(std::move(*s), decode);
 }
 
 template <class F>
@@ -117,23 +81,6 @@ pyb::object json_call(F&& f) {
 }  // namespace
 
 DIND_BINDINGS(images) {
-  pyb::class_<Progress>(m, "ImageProgress",
-                        "A JSON-lines progress stream (pull, push, load, import, build). An errorDetail line raises "
-                        "StreamError naming the operation, unless raise_on_error(False).")
-      .def(
-          "__iter__", [](Progress& p) -> Progress& { return p; }, pyb::return_value_policy::reference)
-      .def("__next__", &Progress::next)
-      .def("read_all", &Progress::read_all)
-      .def("close", &Progress::close)
-      .def("raise_on_error", &Progress::raise_on_error, "on"_a)
-      .def_property_readonly("context", &Progress::context)
-      .def(
-          "__enter__", [](Progress& p) -> Progress& { return p; }, pyb::return_value_policy::reference)
-      .def("__exit__", [](Progress& p, pyb::args) {
-        p.close();
-        return false;
-      });
-
   pyb::class_<dind::Images>(m, "Images", "The image endpoints of one client.")
       .def(pyb::init<dind::Client>(), "client"_a)
       .def(
@@ -197,7 +144,7 @@ DIND_BINDINGS(images) {
             std::optional<dind::ProgressStream> s;
             dind::py::with_python_body(data, "image load",
                                        [&](dind::BodySource src) { s.emplace(im.load(std::move(src), quiet)); });
-            return std::make_unique<Progress>(std::move(*s), true);
+            return dind::py::wrap_progress(std::move(*s), true);
           },
           "data"_a, "quiet"_a = false,
           "POST /images/load from bytes, a binary file or an iterable of bytes (streamed).")
@@ -229,7 +176,7 @@ DIND_BINDINGS(images) {
             dind::py::with_python_body(data, "image import", [&](dind::BodySource src) {
               s.emplace(im.import_image(std::move(src), r, t, c, msg, p));
             });
-            return std::make_unique<Progress>(std::move(*s), true);
+            return dind::py::wrap_progress(std::move(*s), true);
           },
           "data"_a, "repository"_a = pyb::none(), "tag"_a = pyb::none(), "changes"_a = pyb::none(),
           "message"_a = pyb::none(), "platform"_a = pyb::none())
@@ -285,7 +232,7 @@ DIND_BINDINGS(images) {
               throw pyb::type_error("build needs a path, a context (tar) or a remote");
             }
             s->raise_on_error(raise_on_error);
-            return std::make_unique<Progress>(std::move(*s), true);
+            return dind::py::wrap_progress(std::move(*s), true);
           },
           "context"_a = pyb::none(), "path"_a = pyb::none(), "tag"_a = pyb::none(), "dockerfile"_a = pyb::none(),
           "buildargs"_a = pyb::none(), "labels"_a = pyb::none(), "nocache"_a = false, "rm"_a = true,

@@ -245,3 +245,28 @@ def test_container_commit(images: ImageCollection, client: dind.Client) -> None:
     assert f"{REPO}:committed" in image.tags
     assert "COMMITTED=1" in image.attrs["Config"]["Env"]
     assert image.labels["dind.session"] == SESSION
+
+
+def test_ctrl_c_interrupts_a_silent_build_stream(images: ImageCollection) -> None:
+    import signal
+    import threading
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        df = f"FROM busybox:latest\nLABEL dind.session={SESSION}\nRUN sleep 6\n".encode()
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(df)
+        t.addfile(info, io.BytesIO(df))
+    stream = images._core.build(context=buf.getvalue(), tag=f"{REPO}:interrupted", nocache=True, forcerm=True)
+    seen = []
+    timer = None
+    with pytest.raises(KeyboardInterrupt):
+        for chunk in stream:
+            seen.append(chunk.get("stream", ""))
+            if "Running in" in seen[-1] and timer is None:  # the engine is now silent for 6 s
+                timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+                timer.start()
+    assert timer is not None
+    timer.join()
+    assert "Running in" in seen[-1], seen  # interrupted while waiting, not after the step ended
+    stream.close()
