@@ -1,8 +1,8 @@
 """Every failure a CI script meets gets its own clear error, naming what was attempted and where.
 
 The TLS cases that need a TLS engine (wrong CA, host not in the cert, plain HTTP to a TLS port) are in test_tls.py;
-here are the rest, with one plain-HTTP dind container (module-scoped, ``dind.session=<SESSION>``, removed with its
-volumes at the end) for "TLS spoken to a plain HTTP port" and "daemon gone mid-stream".
+here are the rest, with a plain-HTTP dind container (one per test that needs it, ``dind.session=<SESSION>``, removed
+with its volumes) for "TLS spoken to a plain HTTP port" and "daemon gone mid-stream".
 """
 from __future__ import annotations
 
@@ -226,9 +226,10 @@ def _start_plain_engine(outer: dind.Client, name: str) -> PlainEngine:
         raise
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def plain_engine(client: dind.Client, offline_images: tuple) -> Iterator[PlainEngine]:
-    eng = _start_plain_engine(client, f"{SESSION}-plain")
+    # One per test: the mid-stream test kills its engine, and test order must not matter.
+    eng = _start_plain_engine(client, f"{SESSION}-plain-{uuid.uuid4().hex[:6]}")
     try:
         yield eng
     finally:
