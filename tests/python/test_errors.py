@@ -7,7 +7,6 @@ with its volumes) for "TLS spoken to a plain HTTP port" and "daemon gone mid-str
 from __future__ import annotations
 
 import json
-import os
 import socket
 import threading
 import time
