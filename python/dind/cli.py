@@ -125,6 +125,29 @@ def _owner_alive(pid: int) -> bool:
     return True
 
 
+def _proc_start_time(pid: int) -> str:
+    """Field 22 of /proc/PID/stat (start time in ticks since boot), as dind's owner labels record it."""
+    with open(f"/proc/{pid}/stat") as f:
+        stat = f.read()
+    return stat[stat.rindex(")") + 2:].split()[22 - 3]
+
+
+def session_leader_labels() -> Dict[str, str]:
+    """Owner labels naming this process's session leader: the terminal's shell, or the CI job's.
+
+    A daemon that must outlive the command that started it (``dind up``, ``pytest --dind-keep``) belongs to that
+    session: its direct parent may be a short-lived wrapper (``$(...)``, make, tox, an xdist controller, one CI
+    step's shell) whose exit would let the next reap remove it. Empty when there is no such leader (then the
+    parent owns it)."""
+    try:
+        leader = os.getsid(0)
+        if leader <= 1 or leader == os.getpid():
+            return {}
+        return {"dind.owner-pid": str(leader), "dind.owner-start": _proc_start_time(leader)}
+    except (OSError, ValueError, IndexError):
+        return {}
+
+
 # -- options shared by `up` and `run` -----------------------------------------------------------------------------
 def _daemon_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("daemon options")
@@ -149,7 +172,7 @@ def _daemon_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--timeout", type=_seconds, default=60.0, help="start timeout in seconds (default: 60)")
 
 
-def _start(args: argparse.Namespace, owner: str) -> Any:
+def _start(args: argparse.Namespace, owner: str, owner_labels: Optional[Mapping[str, str]] = None) -> Any:
     """Starts a daemon from the parsed options (progress on a terminal) and loads the requested images."""
     from .daemon import Dind
 
@@ -163,8 +186,10 @@ def _start(args: argparse.Namespace, owner: str) -> Any:
         kwargs["network"] = args.network
     if args.env:
         kwargs["environment"] = dict(kv.split("=", 1) for kv in args.env)
-    if args.label:
-        kwargs["labels"] = dict(kv.split("=", 1) for kv in args.label)
+    labels = dict(kv.split("=", 1) for kv in args.label)
+    labels.update(owner_labels or {})
+    if labels:
+        kwargs["labels"] = labels
     _progress(f"starting a daemon ({args.image}) ...")
     d = Dind(args.image, **kwargs)
     total = d.timings.get("total", 0.0)
@@ -194,7 +219,9 @@ def _attach(name: str) -> Any:
 
 # -- commands -----------------------------------------------------------------------------------------------------
 def cmd_up(args: argparse.Namespace) -> int:
-    d = _start(args, owner="parent")  # the calling shell owns it: `dind prune` removes it once that shell is gone
+    # It outlives this command: the terminal session (or CI job) owns it, and `dind prune` removes it once that is
+    # gone; without a session leader, the calling process does.
+    d = _start(args, owner="parent", owner_labels=session_leader_labels())
     try:
         d.keep()
     except BaseException:

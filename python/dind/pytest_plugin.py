@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional
 
 import pytest
 
+from .cli import session_leader_labels
+
 if TYPE_CHECKING:  # pragma: no cover
     from .client import Client
     from .daemon import Dind
@@ -236,8 +238,12 @@ def dind(request: pytest.FixtureRequest) -> Iterator["Dind"]:
     keep = state.keep
     state.say(f"dind: starting a daemon ({state.image})")
     t0 = time.monotonic()
-    # A kept daemon must outlive this process: its owner is our parent (the shell), so the next run's reap spares it.
-    d = Dind(**state.defaults(), owner="parent" if keep else "self")
+    options: Dict[str, Any] = {**state.defaults(), "owner": "self"}
+    if keep:
+        # A kept daemon must outlive this run, and the next run's reap must spare it: it belongs to the terminal
+        # session (or CI job) pytest runs in, not to pytest, nor to a wrapper such as make, tox or an xdist controller.
+        options.update(owner="parent", labels=session_leader_labels())
+    d = Dind(**options)
     state.session_daemon = d
     state.say(f"dind: daemon {d.name} ready on {d.host} in {time.monotonic() - t0:.2f} s")
     if keep:

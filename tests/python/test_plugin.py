@@ -21,7 +21,7 @@ import pytest
 
 import dind
 from dind import errors
-from dind.daemon import Dind
+from dind.daemon import Dind, reap
 
 pytest_plugins = ["pytester"]
 
@@ -146,6 +146,11 @@ def test_session_daemon_runs_containers_and_failures_get_its_log_and_keep_prints
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip()
+
+    # It belongs to the terminal session (or CI job) pytest ran in, which lives on: a reap spares it.
+    assert _outer().containers.get(name).labels["dind.owner-pid"] == str(os.getsid(0))
+    reap()
+    assert _exists(name)
 
     # Then it goes like any other: container, volumes and certs.
     volumes = _volumes_of(name)
