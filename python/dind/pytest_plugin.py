@@ -154,9 +154,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--dind-image", dest="dind_image", default=os.environ.get("DIND_IMAGE") or "docker:dind",
                     metavar="IMAGE", help="dind image for the fixtures (default: $DIND_IMAGE or docker:dind)")
     group.addoption("--dind-keep", dest="dind_keep", action="store_true", default=False,
-                    help="leave the session daemon running after the run and print its environment; it is "
-                         "owned by the process that started pytest (your shell): remove it with `dind down NAME`, "
-                         "or `dind prune` once that process is gone")
+                    help="leave the session daemon running after the run and print its environment; it belongs "
+                         "to your terminal session (or CI job): remove it with `dind down NAME`, or `dind prune` "
+                         "once that session is gone")
     group.addoption("--dind-timeout", dest="dind_timeout", type=_positive_float, default=_default_timeout(),
                     metavar="SECONDS", help="start timeout of each daemon (default: $DIND_TIMEOUT or 60)")
 
