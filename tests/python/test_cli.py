@@ -212,6 +212,23 @@ def test_sigterm_to_run_stops_the_command_and_tears_down(session: str, name: str
     assert not os.path.exists(certs)
 
 
+def test_sigterm_while_run_is_starting_the_daemon_leaves_nothing(session: str, name: str) -> None:
+    proc = subprocess.Popen([*CLI, "run", "--name", name, "--image", DIND_IMAGE, "--", "sleep", "600"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+    try:
+        _wait_for(lambda: _exists(name), "the dind container was created", proc)
+        certs = _outer().containers.get(name).labels["dind.cert-path"]
+        proc.send_signal(signal.SIGTERM)  # usually before the daemon is ready; at worst it reaches `sleep`
+        out, _ = proc.communicate(timeout=TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + signal.SIGTERM, out
+    assert not _exists(name)
+    assert not os.path.exists(certs)
+
+
 def test_prune_removes_a_daemon_whose_owner_was_killed(session: str, name: str, tmp_path: Path) -> None:
     # `dind up` makes the calling shell the owner; kill that shell with SIGKILL and the daemon is an orphan.
     out = tmp_path / "env"
