@@ -56,6 +56,16 @@ class Worker {
     bool interrupted = false;
     std::exception_ptr error;
     {
+      // Fast path: the chunk read ahead is already there; no need to let go of the GIL.
+      std::unique_lock<std::mutex> lock(mu_);
+      if (!busy_) {
+        error = std::exchange(error_, nullptr);
+        lock.unlock();
+        if (error) std::rethrow_exception(error);
+        return;
+      }
+    }
+    {
       py::gil_scoped_release release;
       std::unique_lock<std::mutex> lock(mu_);
       while (busy_) {

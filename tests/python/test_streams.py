@@ -68,7 +68,9 @@ def test_logs_non_tty(client: dind.Client, make: Any) -> None:
     assert c.logs(stdout=False) == b"err\n"
     assert c.logs(demux=True) == (b"one\ntwo\n", b"err\n")
     assert c.logs(stdout=False, demux=True) == (None, b"err\n")
-    assert c.logs(tail=1, stderr=False) == b"two\n"
+    # tail counts lines of both streams before the stream filter, and their order across streams is not fixed
+    assert len(c.logs(tail=1).splitlines()) == 1
+    assert c.logs(tail=0) == b""
     stamped = c.logs(timestamps=True, stderr=False).splitlines()
     assert len(stamped) == 2 and stamped[0].endswith(b" one") and stamped[0][:4].isdigit()
     chunks = list(c.logs(stream=True))
