@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -272,6 +273,8 @@ class Worker {
     {
       pyb::gil_scoped_release release;
       std::unique_lock<std::mutex> lock(mu_);
+      // One reader at a time (close() is the thread-safe way to stop another thread's read).
+      if (busy_) throw std::runtime_error("this stream is already being read by another thread");
       if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
       job_ = std::move(job);
       busy_ = true;
