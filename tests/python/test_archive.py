@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import tarfile
 import uuid
 from pathlib import Path
@@ -94,7 +93,7 @@ def test_put_from_file_object_then_get_round_trip(box: Box, tree_tar: Path, tmp_
     assert stat["name"] == "tree"
     assert set(stat) >= {"name", "size", "mode", "mtime", "linkTarget"}
     got = _members(stream, tmp_path)
-    assert got[f"tree/big.bin"] == hashlib.sha256(_big_bytes()).hexdigest()
+    assert got["tree/big.bin"] == hashlib.sha256(_big_bytes()).hexdigest()
     assert got[f"{LONG_DIR}/small.txt"] == hashlib.sha256(b"hello from a long path\n").hexdigest()
     stat = container_archive_stat(box, "/tmp/tree/big.bin")
     assert stat["size"] == BIG and stat["name"] == "big.bin"
