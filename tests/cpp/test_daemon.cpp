@@ -13,6 +13,7 @@
 
 #include "dind/containers.hpp"
 #include "dind/daemon.hpp"
+#include "dind/networks.hpp"
 #include "dind/session.hpp"
 
 namespace {
@@ -136,6 +137,21 @@ TEST_F(DaemonTest, FourAtOnceFromThreads) {
     }));
   }
   for (auto& f : starts) EXPECT_EQ(f.get(), "OK");
+}
+
+TEST_F(DaemonTest, OnAUserNetworkTheClientDialsTheContainerAddress) {
+  dind::Networks nets(outer());
+  const std::string net = "dind-test-net-" + std::to_string(::getpid());
+  nets.create(net, dind::NetworkCreate{});
+  {
+    auto d = dind::Daemon::start(options().network(net).alias("docker"));
+    EXPECT_EQ(d.host().find("tcp://127.0.0.1:"), std::string::npos) << d.host();
+    EXPECT_EQ(d.client().ping(), "OK");  // the container address, with the cert checked for the daemon's name
+    EXPECT_EQ(d.env()["DOCKER_HOST"].rfind("tcp://127.0.0.1:", 0), 0u);
+    auto aliases = dind::Containers(outer()).inspect(d.id())["NetworkSettings"]["Networks"][net]["Aliases"];
+    EXPECT_NE(aliases.dump().find("\"docker\""), std::string::npos) << aliases.dump();
+  }
+  nets.remove(net);
 }
 
 // ---- bad input and faults: each a clear error, and nothing left behind -------------------------------------------

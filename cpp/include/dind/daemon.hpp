@@ -162,7 +162,8 @@ class Daemon {
 
   const std::string& id() const noexcept;
   const std::string& name() const noexcept;
-  // "tcp://127.0.0.1:PORT" (or the container address on a user network).
+  // What client() dials: "tcp://127.0.0.1:PORT", or the container address on a user network (env() always
+  // names the loopback port, which the docker CLI can verify).
   const std::string& host() const noexcept;
   // The client certs (ca.pem, cert.pem, key.pem) in a private directory; empty without TLS.
   const std::string& cert_path() const noexcept;

@@ -11,6 +11,9 @@ struct TlsConfig {
   std::string cert_pem;  // client certificate chain (optional; mutual TLS)
   std::string key_pem;   // client private key (with cert_pem)
   bool verify = true;    // verify the server's chain and its name/IP against the dialled host
+  // The name (or IP) the server's cert must be valid for, when it differs from the dialled address: a daemon dialled
+  // at a container address whose cert names it "docker" (docker-py's assert_hostname). Empty: the dialled host.
+  std::string server_name;
   // Where the PEM came from, for messages ("<memory>" for strings).
   std::string ca_source = "<memory>", cert_source = "<memory>", key_source = "<memory>";
 

@@ -29,6 +29,7 @@ struct Daemon::State {
   Client outer;
   std::optional<Client> client;  // set once the daemon answered
   std::string id, name, host, cert_path;
+  std::string cli_host;  // what env() hands the docker CLI: always the loopback port, whose address the cert names
   bool tls = true;
   std::optional<PrivateDir> certs;  // owned cert dir (start()); attach() only knows the path
   bool kept = false, removed = false;
@@ -146,10 +147,15 @@ std::uint16_t published_port(const nlohmann::json& inspect, const std::string& p
   return 0;
 }
 
+// `server_name`: what the cert must name when the dialled address is not in it (a container address).
 Client make_client(const std::string& url, bool tls, const std::string& ca, const std::string& cert,
-                   const std::string& key, std::optional<milliseconds> timeout) {
-  ClientConfig cfg =
-      ClientConfig::from_url(url, tls ? std::optional<TlsConfig>(TlsConfig::from_pem(ca, cert, key)) : std::nullopt);
+                   const std::string& key, std::optional<milliseconds> timeout, const std::string& server_name = {}) {
+  std::optional<TlsConfig> tls_config;
+  if (tls) {
+    tls_config = TlsConfig::from_pem(ca, cert, key);
+    tls_config->server_name = server_name;
+  }
+  ClientConfig cfg = ClientConfig::from_url(url, std::move(tls_config));
   if (timeout) {
     cfg.timeout = *timeout;
     cfg.connect_timeout = *timeout;
@@ -256,21 +262,27 @@ Daemon Daemon::start(const DaemonOptions& o) {
   // Where the client dials: the published loopback port, or the container's address on the user network.
   const std::string port = o.tls() ? "2376/tcp" : "2375/tcp";
   nlohmann::json info = containers.inspect(st.id);
+  if (!info["State"].value("Running", false)) {
+    throw DaemonStartError(
+        what + " exited (code " + std::to_string(info["State"].value("ExitCode", -1)) + ") right after it started",
+        d.logs(30));
+  }
+  const std::uint16_t hp = published_port(info, port);
+  if (!hp) throw DaemonStartError(what + ": the engine did not publish port " + port + " on 127.0.0.1", d.logs(30));
+  st.cli_host = st.host = "tcp://127.0.0.1:" + std::to_string(hp);
   if (!o.network().empty()) {
     const std::string ip = info["NetworkSettings"]["Networks"][o.network()].value("IPAddress", "");
     if (ip.empty()) throw DaemonStartError(what + " has no address on network " + o.network(), d.logs(30));
     st.host = "tcp://" + ip + ":" + port.substr(0, 4);
-  } else {
-    const std::uint16_t hp = published_port(info, port);
-    if (!hp) throw DaemonStartError(what + ": the engine did not publish port " + port + " on 127.0.0.1", d.logs(30));
-    st.host = "tcp://127.0.0.1:" + std::to_string(hp);
   }
 
   // Gate 2: GET /_ping answers OK over the transport and TLS the caller will use. A probe client with short
   // timeouts; while the daemon is not up, docker-proxy accepts and drops connections, which fail fast.
   std::string ca, cert, key;
   if (bundle) ca = bundle->ca_cert(), cert = bundle->client_cert(), key = bundle->client_key();
-  Client probe = make_client(st.host, o.tls(), ca, cert, key, milliseconds(2000));
+  // On a user network the container address is only known now, after the certs were made: check the name instead.
+  const std::string server_name = o.network().empty() ? std::string() : st.name;
+  Client probe = make_client(st.host, o.tls(), ca, cert, key, milliseconds(2000), server_name);
   const auto deadline = t0 + o.start_timeout();
   auto next_state_check = SteadyClock::now();
   auto pause = milliseconds(5);
@@ -300,7 +312,7 @@ Daemon Daemon::start(const DaemonOptions& o) {
     std::this_thread::sleep_for(std::min<SteadyClock::duration>(pause, deadline - now));
     pause = std::min(pause * 2, milliseconds(50));
   }
-  st.client = make_client(st.host, o.tls(), ca, cert, key, std::nullopt);
+  st.client = make_client(st.host, o.tls(), ca, cert, key, std::nullopt, server_name);
   const auto t_ready = SteadyClock::now();
   st.timings = {duration_cast<microseconds>(t_certs - t0), duration_cast<microseconds>(t_create - t_certs),
                 duration_cast<microseconds>(t_start - t_create), duration_cast<microseconds>(t_ready - t_start),
@@ -322,7 +334,7 @@ Daemon Daemon::attach(const std::string& name_or_id, std::optional<Client> outer
   st.cert_path = labels.value(kLabelCertPath, "");
   const std::string port = st.tls ? "2376/tcp" : "2375/tcp";
   if (const std::uint16_t hp = published_port(info, port)) {
-    st.host = "tcp://127.0.0.1:" + std::to_string(hp);
+    st.cli_host = st.host = "tcp://127.0.0.1:" + std::to_string(hp);
   } else {
     throw Error("dind container " + st.name + " on " + st.outer.host() + " publishes no port " + port +
                 " on 127.0.0.1 (is it running?)");
@@ -370,7 +382,7 @@ Client& Daemon::client() noexcept {
 }
 
 std::map<std::string, std::string> Daemon::env() const {
-  std::map<std::string, std::string> e{{"DOCKER_HOST", s_->host}};
+  std::map<std::string, std::string> e{{"DOCKER_HOST", s_->cli_host}};
   if (s_->tls) {
     e["DOCKER_TLS_VERIFY"] = "1";
     e["DOCKER_CERT_PATH"] = s_->cert_path;

@@ -195,8 +195,9 @@ struct Connection::Impl {
 
   void handshake(Clock::time_point deadline) {
     SSL* s = ssl->native_handle();
-    if (tls->verify) SSL_set1_host(s, ep.host.c_str());  // name or IP literal, checked inside chain verification
-    if (!is_ip_literal(ep.host)) SSL_set_tlsext_host_name(s, ep.host.c_str());  // SNI for DNS names only
+    const std::string& name = tls->server_name.empty() ? ep.host : tls->server_name;
+    if (tls->verify) SSL_set1_host(s, name.c_str());  // name or IP literal, checked inside chain verification
+    if (!is_ip_literal(name)) SSL_set_tlsext_host_name(s, name.c_str());  // SNI for DNS names only
     const std::string what = "TLS handshake with " + ep.url();
     auto [ec, n] = run(what, deadline, [&](auto handler) {
       ssl->async_handshake(net::ssl::stream_base::client, [handler](const error_code& e) mutable { handler(e, 0); });
