@@ -1,0 +1,1 @@
+"""docker-py-style resource models (Container, Image, Network, Volume) and their collections."""
