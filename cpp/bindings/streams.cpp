@@ -1,16 +1,19 @@
 // dind._core.Streams: logs, attach, exec, stats and events as Python iterators.
 //
-// Blocking reads run on a helper thread owned by the stream, while the calling thread waits for them in 100 ms
-// slices with the GIL released, taking it back between slices to let Python run its signal handlers: a read that
-// waits for events can thus be interrupted by Ctrl-C (KeyboardInterrupt), and close() from any thread ends it.
-// Read-only streams read one chunk ahead on that thread, which overlaps the socket with the Python consumer.
+// Reads run on the calling thread with the GIL released; on the main thread Ctrl-C cancels a blocked read and
+// raises KeyboardInterrupt (see SignalWatch); close() from any thread ends it.
 #include "dind/streams.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <exception>
 #include <functional>
 #include <mutex>
@@ -28,7 +31,8 @@ using namespace pybind11::literals;
 
 namespace {
 
-// One helper thread that runs blocking jobs one at a time for a stream.
+// One helper thread that runs blocking jobs one at a time for a stream, while the caller waits in 100 ms slices
+// and takes the GIL between them to let Python run its signal handlers. The fallback of blocking().
 class Worker {
  public:
   Worker() = default;
@@ -136,6 +140,115 @@ class Worker {
   std::thread thread_;
 };
 
+// Ctrl-C while the main thread blocks in a read, without a thread hop per read: while it reads, a pipe is
+// Python's signal wakeup fd (Python's C-level handler writes the signal number there), and a watcher thread
+// cancels the read when SIGINT arrives; back with the GIL, PyErr_CheckSignals() raises KeyboardInterrupt.
+// If someone else owns the wakeup fd (an asyncio loop), the read runs on a helper thread instead (Worker).
+class SignalWatch {
+ public:
+  using Cancel = void (*)(void*);
+
+  static SignalWatch& get() {
+    static SignalWatch* w = new SignalWatch();  // leaked: the watcher lives as long as the process
+    return *w;
+  }
+  bool ok() const { return rfd_ >= 0; }
+
+  // GIL held, main thread. False if the wakeup fd belongs to someone else (left untouched then).
+  bool arm(Cancel cancel, void* arg) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      cancel_ = cancel;
+      arg_ = arg;
+    }
+    const int old = set_wakeup_fd(wfd_);
+    if (old != -1 && old != wfd_) {
+      set_wakeup_fd(old);
+      std::lock_guard<std::mutex> lock(mu_);
+      cancel_ = nullptr;
+      return false;
+    }
+    return true;
+  }
+  void disarm() {
+    set_wakeup_fd(-1);
+    std::lock_guard<std::mutex> lock(mu_);
+    cancel_ = nullptr;
+    arg_ = nullptr;
+  }
+
+ private:
+  SignalWatch() {
+    int fds[2];
+    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return;
+    rfd_ = fds[0];
+    wfd_ = fds[1];
+    std::thread([this] { loop(); }).detach();
+  }
+  // signal.set_wakeup_fd (the C function is not exported); GIL held, main thread.
+  int set_wakeup_fd(int fd) {
+    if (!setter_) setter_ = new py::object(py::module_::import("signal").attr("set_wakeup_fd"));  // leaked with us
+    return (*setter_)(fd).cast<int>();
+  }
+  void loop() {
+    unsigned char buf[64];
+    for (;;) {
+      pollfd p{rfd_, POLLIN, 0};
+      if (::poll(&p, 1, -1) < 0 && errno != EINTR) return;
+      ssize_t n = ::read(rfd_, buf, sizeof buf);
+      for (ssize_t i = 0; i < n; ++i) {
+        if (buf[i] != SIGINT) continue;
+        std::lock_guard<std::mutex> lock(mu_);
+        if (cancel_) cancel_(arg_);
+      }
+    }
+  }
+
+  int rfd_ = -1, wfd_ = -1;
+  py::object* setter_ = nullptr;
+  std::mutex mu_;
+  Cancel cancel_ = nullptr;
+  void* arg_ = nullptr;
+};
+
+unsigned long main_thread_id = 0;
+
+// Runs a blocking job (GIL held on entry): released GIL; Ctrl-C on the main thread calls `cancel(arg)` and
+// raises KeyboardInterrupt; the job's exceptions propagate.
+template <class Job>
+void blocking(Job&& job, SignalWatch::Cancel cancel, void* arg, Worker& fallback) {
+  if (PyThread_get_thread_ident() != main_thread_id) {  // signals are only handled on the main thread
+    py::gil_scoped_release release;
+    job();
+    return;
+  }
+  SignalWatch& w = SignalWatch::get();
+  if (!w.ok() || !w.arm(cancel, arg)) {
+    fallback.run(std::forward<Job>(job), [cancel, arg] { cancel(arg); });
+    return;
+  }
+  std::exception_ptr error;
+  if (PyErr_CheckSignals() != 0) {  // a Ctrl-C that came just before we armed
+    w.disarm();
+    cancel(arg);
+    throw py::error_already_set();
+  }
+  {
+    py::gil_scoped_release release;
+    try {
+      job();
+    } catch (...) {
+      error = std::current_exception();
+    }
+  }
+  w.disarm();
+  if (PyErr_CheckSignals() != 0) {
+    cancel(arg);
+    throw py::error_already_set();
+  }
+  if (error) std::rethrow_exception(error);
+}
+
 // Locks a stream for one Python thread. Never wait for it holding the GIL: the thread that has it may need the
 // GIL for its signal checks.
 std::unique_lock<std::mutex> lock_use(std::mutex& m) {
@@ -164,9 +277,7 @@ Mode parse_mode(const std::string& m) {
 // (stream id, bytes); duplex streams (attach, exec with stdin) also write stdin and half-close.
 class OutputStream {
  public:
-  OutputStream(dind::FrameReader reader, Mode mode) : reader_(std::move(reader)), mode_(mode) {
-    read_ahead_ = !reader_.duplex();  // a duplex stream's reads and writes share its one connection: in turn
-  }
+  OutputStream(dind::FrameReader reader, Mode mode) : reader_(std::move(reader)), mode_(mode) {}
   ~OutputStream() {
     reader_.close();
     worker_.stop();
@@ -174,13 +285,8 @@ class OutputStream {
 
   py::object next() {
     auto use = lock_use(use_mu_);
-    if (ended_) throw py::stop_iteration();
     dind::OutputChunk c;
-    if (!take(c)) {
-      ended_ = true;
-      throw py::stop_iteration();
-    }
-    if (read_ahead_ && !reader_.closed()) start_read();
+    if (!take(c)) throw py::stop_iteration();
     switch (mode_) {
       case Mode::bytes: return to_bytes(c.data);
       case Mode::demux:
@@ -196,28 +302,19 @@ class OutputStream {
     auto use = lock_use(use_mu_);
     std::string out, err;
     if (!ended_) {
-      dind::OutputChunk first;
-      bool have_first = false;
-      if (pending_) have_first = take(first);
       std::pair<std::string, std::string> rest;
       std::string all;
-      worker_.run(
-          [&] {
-            if (demux)
-              rest = reader_.read_all_split();
-            else
-              all = reader_.read_all();
-          },
-          cancel_fn());
+      run([&] {
+        if (demux)
+          rest = reader_.read_all_split();
+        else
+          all = reader_.read_all();
+      });
       ended_ = true;
-      if (demux) {
-        out = std::move(rest.first);
-        err = std::move(rest.second);
-        if (have_first) (first.stream == dind::StdStream::err ? err : out).insert(0, first.data);
-      } else {
-        out = std::move(all);
-        if (have_first) out.insert(0, first.data);
-      }
+      out = demux ? std::move(rest.first) : std::move(all);
+      err = std::move(rest.second);
+      if (!leftover_.empty()) out.insert(0, leftover_);
+      leftover_.clear();
     }
     if (!demux) return to_bytes(out);
     return py::make_tuple(out.empty() ? py::object(py::none()) : py::object(to_bytes(out)),
@@ -227,12 +324,9 @@ class OutputStream {
   // Up to `n` bytes of output (stdout and stderr together); b"" at the end. n < 0: the next chunk.
   py::bytes read(long long n) {
     auto use = lock_use(use_mu_);
-    if (leftover_.empty() && !ended_) {
+    if (leftover_.empty()) {
       dind::OutputChunk c;
-      if (take(c))
-        leftover_ = std::move(c.data);
-      else
-        ended_ = true;
+      if (take(c)) leftover_ = std::move(c.data);
     }
     std::size_t k = leftover_.size();
     if (n >= 0 && static_cast<std::size_t>(n) < k) k = static_cast<std::size_t>(n);
@@ -243,8 +337,7 @@ class OutputStream {
 
   void write(const std::string& data) {
     auto use = lock_use(use_mu_);
-    if (pending_) wait_pending_into_leftover();
-    worker_.run([&] { reader_.write(data); }, cancel_fn());
+    run([&] { reader_.write(data); });
   }
   // shutdown(SHUT_WR) never blocks, and it is a plain syscall on the socket: allowed while another thread reads.
   void close_write() {
@@ -266,14 +359,12 @@ class OutputStream {
   const std::string& context() const { return reader_.context(); }
 
  private:
-  std::function<void()> cancel_fn() {
-    return [this] { reader_.close(); };
+  static void cancel(void* self) { static_cast<OutputStream*>(self)->reader_.close(); }
+  template <class Job>
+  void run(Job&& job) {
+    blocking(std::forward<Job>(job), &OutputStream::cancel, this, worker_);
   }
-  void start_read() {
-    pending_ = true;
-    worker_.submit([this] { slot_ok_ = reader_.next(slot_); });
-  }
-  // The next chunk: the one read ahead, or one read now. Errors end the stream.
+  // The next chunk (leftover of read() first). Errors and Ctrl-C end the stream.
   bool take(dind::OutputChunk& c) {
     if (!leftover_.empty()) {
       c.stream = dind::StdStream::out;
@@ -281,36 +372,22 @@ class OutputStream {
       leftover_.clear();
       return true;
     }
-    if (!pending_) start_read();
+    if (ended_) return false;
+    bool ok = false;
     try {
-      worker_.wait(cancel_fn());
+      run([&] { ok = reader_.next(c); });
     } catch (...) {
-      pending_ = false;
       ended_ = true;
       throw;
     }
-    pending_ = false;
-    if (!slot_ok_) return false;
-    c = std::move(slot_);
-    slot_ = {};
-    return true;
-  }
-  void wait_pending_into_leftover() {
-    dind::OutputChunk c;
-    if (take(c))
-      leftover_ = std::move(c.data);
-    else
-      ended_ = true;
+    if (!ok) ended_ = true;
+    return ok;
   }
 
   dind::FrameReader reader_;
   Mode mode_;
-  bool read_ahead_ = false;
-  Worker worker_;
+  Worker worker_;      // only when the signal wakeup fd is taken (see blocking())
   std::mutex use_mu_;  // one Python thread at a time uses the stream (close() excepted)
-  bool pending_ = false;
-  dind::OutputChunk slot_;
-  bool slot_ok_ = false;
   bool ended_ = false;
   std::string leftover_;
 };
@@ -327,22 +404,21 @@ class JsonLines {
   py::object next() {
     auto use = lock_use(use_mu_);
     if (ended_) throw py::stop_iteration();
-    if (!pending_) start_read();
+    bool ok = false;
+    nlohmann::json value;
+    std::string line;
     try {
-      worker_.wait([this] { stream_.close(); });
+      blocking([&] { ok = decode_ ? stream_.next(value) : stream_.next_line(line); }, &JsonLines::cancel, this,
+               worker_);
     } catch (...) {
-      pending_ = false;
       ended_ = true;
       throw;
     }
-    pending_ = false;
-    if (!ok_) {
+    if (!ok) {
       ended_ = true;
       throw py::stop_iteration();
     }
-    py::object result = decode_ ? dind::py::to_python(value_) : py::object(to_bytes(line_));
-    start_read();  // one line ahead
-    return result;
+    return decode_ ? dind::py::to_python(value) : py::object(to_bytes(line));
   }
   void close() noexcept { stream_.close(); }
   void set_idle_timeout(std::optional<double> seconds) {
@@ -355,20 +431,13 @@ class JsonLines {
   const std::string& context() const { return stream_.context(); }
 
  private:
-  void start_read() {
-    pending_ = true;
-    worker_.submit([this] { ok_ = decode_ ? stream_.next(value_) : stream_.next_line(line_); });
-  }
+  static void cancel(void* self) { static_cast<JsonLines*>(self)->stream_.close(); }
 
   dind::JsonStream stream_;
   bool decode_;
   Worker worker_;
   std::mutex use_mu_;
-  bool pending_ = false;
-  bool ok_ = false;
   bool ended_ = false;
-  nlohmann::json value_;
-  std::string line_;
 };
 
 std::optional<dind::Clock::duration> seconds_opt(const std::optional<double>& s) {
@@ -393,6 +462,7 @@ struct Streams {
 }  // namespace
 
 DIND_BINDINGS(streams) {
+  main_thread_id = py::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
   py::class_<OutputStream>(m, "OutputStream",
                            "Container output (logs, attach, exec). Iterate for chunks; read_all() for everything. "
                            "close() from any thread ends a blocked read.")

@@ -280,3 +280,20 @@ def test_stream_errors_are_typed(client: dind.Client) -> None:
         streams.container_logs(Missing())
     with pytest.raises(errors.NotFound):
         streams.container_exec_run(Missing(), ["true"])
+
+
+def test_streams_work_when_the_signal_wakeup_fd_is_taken(client: dind.Client, make: Any) -> None:
+    # An asyncio loop owns the wakeup fd: reads then run on a helper thread, and close() still ends them.
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    old = signal.set_wakeup_fd(w)
+    try:
+        c = make(["sleep", "300"])
+        assert c.exec_run(["sh", "-c", "echo hi; exit 4"], demux=True) == (4, (b"hi\n", None))
+        events = client.events(filters={"label": f"p2.none={uuid.uuid4().hex}"})
+        threading.Timer(0.3, events.close).start()
+        assert list(events) == []
+    finally:
+        signal.set_wakeup_fd(old)
+        os.close(r)
+        os.close(w)
