@@ -33,10 +33,20 @@ namespace {
 
 // Where a request body comes from. Python objects are only touched with the GIL held (the source runs without
 // it and takes it per piece for file objects and iterators).
+class ByteStream;
+BodyReader& raw_reader(ByteStream& s);
+bool is_byte_stream(const pyb::object& o, ByteStream** out);
+
 class PySource {
  public:
   PySource(pyb::object data, std::string what) : what_(std::move(what)) {
-    if (pyb::isinstance<pyb::bytes>(data)) {
+    ByteStream* bs = nullptr;
+    if (is_byte_stream(data, &bs)) {
+      // Another engine's response body (save → load between engines): read it directly, no Python in between.
+      obj_ = data;
+      stream_ = &raw_reader(*bs);
+      kind_ = Kind::stream;
+    } else if (pyb::isinstance<pyb::bytes>(data)) {
       obj_ = data;
       char* p = nullptr;
       Py_ssize_t n = 0;
@@ -98,6 +108,11 @@ class PySource {
       }
       case Kind::reader: return with_gil([&] { return read_python_file(buf, cap); });
       case Kind::iterator: return with_gil([&] { return read_iterator(buf, cap); });
+      case Kind::stream: {
+        const std::size_t n = stream_->read_some(buf, cap);
+        check_signals_sometimes();
+        return n;
+      }
     }
     return 0;
   }
@@ -125,7 +140,7 @@ class PySource {
   }
 
  private:
-  enum class Kind { memory, fd, reader, iterator };
+  enum class Kind { memory, fd, reader, iterator, stream };
 
   // A real, seekable file: read its descriptor directly (pread from its current position), no GIL needed.
   void use_fd(const pyb::object& f) {
@@ -235,6 +250,7 @@ class PySource {
   }
 
   std::string what_;
+  BodyReader* stream_ = nullptr;  // Kind::stream: owned by the ByteStream that obj_ keeps alive
   Kind kind_ = Kind::memory;
   pyb::object obj_, readinto_, read_;
   std::unique_ptr<Py_buffer> view_;
@@ -350,6 +366,7 @@ class ByteStream {
   }
   void close() noexcept { r_.close(); }
   const BodyReader& reader() const { return r_; }
+  BodyReader& reader() { return r_; }
 
  private:
   // Reads straight into a new bytes object: no intermediate copy.
@@ -377,6 +394,15 @@ class ByteStream {
   std::size_t chunk_;
   Worker worker_;
 };
+
+BodyReader& raw_reader(ByteStream& s) {
+  return s.reader();
+}
+bool is_byte_stream(const pyb::object& o, ByteStream** out) {
+  if (!pyb::isinstance<ByteStream>(o)) return false;
+  *out = &o.cast<ByteStream&>();
+  return true;
+}
 
 // A JSON-lines progress stream (pull, push, load, import, build): dicts, or each line as bytes.
 class Progress {

@@ -113,7 +113,8 @@ class Image(Model):
         """Remove this image (``Untagged``/``Deleted`` entries)."""
         return _call(self._core().remove, self.id, force, noprune)
 
-    def save(self, chunk_size: Optional[int] = DEFAULT_DATA_CHUNK_SIZE, named: Union[bool, str] = False) -> Iterator[bytes]:
+    def save(self, chunk_size: Optional[int] = DEFAULT_DATA_CHUNK_SIZE,
+             named: Union[bool, str] = False) -> Iterator[bytes]:
         """The image as a tar: an iterator of bytes chunks, streamed. ``named`` keeps a tag in the tar (True: the
         first tag, or the given one)."""
         img = self.id
@@ -202,7 +203,8 @@ class ImageCollection(Collection):
     # --- tars -------------------------------------------------------------------------------------------------------
     def load(self, data: Any) -> List[Image]:
         """Load images from a tar (as ``docker save`` makes): bytes, a binary file object, an iterable of bytes, or a
-        path. Streamed in pieces, never joined whole. Returns the loaded images."""
+        path. Streamed in pieces, never joined whole; a stream from ``get_images_tar``/``Image.save`` (of this or
+        another engine) is piped by the core without passing through Python. Returns the loaded images."""
         try:
             if isinstance(data, (str, os.PathLike)):
                 messages = self._core.load_file(os.fspath(data)).read_all()
