@@ -18,7 +18,7 @@ os_id=$( (. /etc/os-release 2>/dev/null && echo "${ID:-}") || :)
 
 # --- Debian packages ---------------------------------------------------------------------------------------------
 packages=(docker.io debootstrap busybox-static iptables curl ca-certificates libboost-dev libssl-dev nlohmann-json3-dev
-  libarchive-dev libgtest-dev libgmock-dev clang-format openssl)
+  libarchive-dev libgtest-dev libgmock-dev clang-format openssl ccache)
 command -v ninja >/dev/null || packages+=(ninja-build)
 # One dpkg-query for all; a package never seen prints an error line and no status, so it counts as missing.
 mapfile -t missing < <(
