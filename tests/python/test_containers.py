@@ -309,12 +309,13 @@ def test_build_create_body_forms() -> None:
 
 
 def test_wait_has_no_total_timeout(offline_images) -> None:
-    short = Client.from_env(timeout=1)
-    c = short.containers.run(IMAGE, ["sleep", "3"], detach=True, labels=LABELS)
+    # The unary calls (create, start) must fit the client's timeout even on a loaded machine; the waits outlast it.
+    short = Client.from_env(timeout=4)
+    c = short.containers.run(IMAGE, ["sleep", "6"], detach=True, labels=LABELS)
     try:
         assert c.wait() == {"StatusCode": 0, "Error": None}
         # run() waits the same way
-        assert short.containers.run(IMAGE, ["sh", "-c", "sleep 2; echo late"], remove=True, labels=LABELS) == b"late\n"
+        assert short.containers.run(IMAGE, ["sh", "-c", "sleep 6; echo late"], remove=True, labels=LABELS) == b"late\n"
     finally:
         c.remove(force=True)
 
