@@ -95,9 +95,9 @@ TEST_F(ContainersTest, BeginWaitBeforeStartSeesAQuickExit) {
 
 TEST_F(ContainersTest, WaitHasNoTotalTimeout) {
   auto cfg = dind::ClientConfig::from_env();
-  cfg.timeout = std::chrono::milliseconds(500);
+  cfg.timeout = std::chrono::milliseconds(1500);  // the version ping must fit, even under load
   dind::Containers short_client{dind::Client(cfg)};
-  const std::string id = make({"sleep", "3"});
+  const std::string id = make({"sleep", "5"});
   c_.start(id);
   EXPECT_TRUE(short_client.stats(id).contains("precpu_stats"));  // two samples, ~1-2 s
   EXPECT_EQ(short_client.wait(id).at("StatusCode"), 0);
