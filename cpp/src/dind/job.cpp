@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -113,6 +115,77 @@ void check_daemon_mounts(Daemon& d, const std::string& workspace) {
   throw Error("the dind daemon " + d.name() + " does not mount the job workspace " + workspace +
               " at the same path, so the job's bind mounts and builds would not see it: start it with the mount " +
               workspace + ":" + workspace + " (Job::sidecar_options)");
+}
+
+// An IPv4 subnet "a.b.c.d/n" as (first address, mask); nullopt for IPv6 or anything unparsable.
+std::optional<std::pair<std::uint32_t, std::uint32_t>> parse_v4_subnet(const std::string& cidr) {
+  unsigned a, b, c, d, n;
+  char tail;
+  if (std::sscanf(cidr.c_str(), "%u.%u.%u.%u/%u%c", &a, &b, &c, &d, &n, &tail) != 5 || a > 255 || b > 255 || c > 255 ||
+      d > 255 || n > 32)
+    return std::nullopt;
+  const std::uint32_t mask = n == 0 ? 0 : ~std::uint32_t{0} << (32 - n);
+  return std::make_pair(((a << 24) | (b << 16) | (c << 8) | d) & mask, mask);
+}
+
+// The IPv4 subnets of the networks in a list answer.
+std::vector<std::pair<std::uint32_t, std::uint32_t>> subnets_of(const nlohmann::json& networks) {
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> out;
+  for (const auto& n : networks) {
+    const nlohmann::json ipam = n.value("IPAM", nlohmann::json::object());
+    for (const auto& c : ipam.value("Config", nlohmann::json::array())) {
+      if (auto s = parse_v4_subnet(c.value("Subnet", ""))) out.push_back(*s);
+    }
+  }
+  return out;
+}
+
+bool overlaps(const std::vector<std::pair<std::uint32_t, std::uint32_t>>& taken, const nlohmann::json& network) {
+  for (const auto& [net, mask] : subnets_of(nlohmann::json::array({network}))) {
+    for (const auto& [tnet, tmask] : taken) {
+      const std::uint32_t common = mask & tmask;  // the shorter prefix decides
+      if ((net & common) == (tnet & common)) return true;
+    }
+  }
+  return false;
+}
+
+// Creates the job's network. Joining a running sidecar to it must not clash with the subnets its inner daemon
+// already routes (its bridge often sits on the very /16 the outer engine hands out next), so subnets the outer
+// engine picks that overlap `avoid` are held while it picks again, then dropped. Returns {id, name}.
+std::pair<std::string, std::string> create_job_network(
+    Client& outer, const std::string& base_name, const std::map<std::string, std::string>& labels,
+    const std::vector<std::pair<std::uint32_t, std::uint32_t>>& avoid) {
+  Networks networks(outer);
+  NetworkCreate net;
+  net.labels = labels;
+  std::vector<std::string> held;
+  auto drop_held = [&] {
+    for (const auto& id : held) {
+      try {
+        networks.remove(id);
+      } catch (const Error&) {
+        // labelled: reap() removes it if this fails
+      }
+    }
+  };
+  try {
+    for (int attempt = 0; attempt < 16; ++attempt) {
+      const std::string name = attempt == 0 ? base_name : base_name + "-" + std::to_string(attempt);
+      const std::string id = networks.create(name, net).value("Id", "");
+      if (avoid.empty() || !overlaps(avoid, networks.inspect(id))) {
+        drop_held();
+        return {id, name};
+      }
+      held.push_back(id);
+    }
+  } catch (...) {
+    drop_held();
+    throw;
+  }
+  drop_held();
+  throw Error("creating the network " + base_name + " on " + outer.host() +
+              ": every subnet the engine offered overlaps a network of the dind daemon inside the sidecar");
 }
 
 std::string unix_socket_path(const Client& outer) {
@@ -296,6 +369,7 @@ int Job::run(const OutputCallback& on_output) {
 
   RunResources res{st.outer, {}, {}, nullptr, std::nullopt};
   Daemon* sidecar = nullptr;
+  std::string network_name;
   std::vector<std::string> env;
   std::vector<std::string> binds;
   if (!st.workspace.empty()) binds.push_back(st.workspace + ":" + st.workspace);
@@ -303,10 +377,11 @@ int Job::run(const OutputCallback& on_output) {
   if (o.mode() == JobMode::sidecar) {
     if (o.daemon() && !st.workspace.empty()) check_daemon_mounts(*o.daemon(), st.workspace);
     // A network of the job's own: the sidecar answers there as `docker`, whoever else uses it.
-    NetworkCreate net;
-    net.labels = labels;
-    const std::string net_name = st.name + "-net";
-    res.network_id = Networks(st.outer).create(net_name, net).value("Id", "");
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> avoid;
+    if (o.daemon()) avoid = subnets_of(Networks(o.daemon()->client()).list());
+    const auto [net_id, net_name] = create_job_network(st.outer, st.name + "-net", labels, avoid);
+    res.network_id = net_id;
+    network_name = net_name;
     if (o.daemon()) {
       NetworkEndpoint ep;
       ep.aliases = {"docker"};
@@ -347,7 +422,7 @@ int Job::run(const OutputCallback& on_output) {
   for (const auto& e : o.env()) env.push_back(e);  // later entries win: the caller's override ours
 
   nlohmann::json host_config = {{"Binds", binds}};
-  if (!res.network_id.empty()) host_config["NetworkMode"] = st.name + "-net";
+  if (!res.network_id.empty()) host_config["NetworkMode"] = network_name;
   nlohmann::json body = {{"Image", o.image()},        {"Env", env},           {"Labels", labels},
                          {"HostConfig", host_config}, {"AttachStdout", true}, {"AttachStderr", true}};
   if (!o.command().empty()) body["Cmd"] = o.command();
