@@ -1,7 +1,7 @@
 """The errors dind raises; the names follow docker-py so that ``except docker.errors.X`` ports as is."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Dict, Iterable, Optional
 
 
 class DockerException(Exception):
@@ -84,6 +84,23 @@ class ContainerError(DockerException):
         self.stderr = stderr
         err = f": {stderr.decode(errors='replace')}" if stderr else ""
         super().__init__(f"Command '{command}' in image '{image}' returned non-zero exit status {exit_status}{err}")
+
+
+class InvalidArgument(DockerException):
+    """An argument has a value the call cannot use (docker-py's ``docker.errors.InvalidArgument``)."""
+
+
+class BuildError(DockerException):
+    """A build failed: ``msg`` is the engine's reason, ``build_log`` the log lines (dicts) up to the failure."""
+
+    def __init__(self, reason: str, build_log: Iterable[Dict[str, Any]], message: Optional[str] = None) -> None:
+        super().__init__(message or reason)
+        self.msg = reason
+        self.build_log = build_log
+
+
+class ImageLoadError(DockerException):
+    """``images.load`` got an error from the engine."""
 
 
 class DaemonStartError(DockerException):

@@ -11,10 +11,11 @@ import json
 import os
 import re
 import tarfile
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from .. import _core
-from ..errors import APIError, DockerException, ImageNotFound, NotFound, StreamError
+from ..errors import (APIError, BuildError, DockerException, ImageLoadError, ImageNotFound, InvalidArgument, NotFound,
+                      StreamError)
 from .resource import Collection, Model
 
 DEFAULT_DATA_CHUNK_SIZE = 2 * 1024 * 1024  # docker-py's default
@@ -22,22 +23,6 @@ DEFAULT_DATA_CHUNK_SIZE = 2 * 1024 * 1024  # docker-py's default
 _BUILT = re.compile(r"(^Successfully built |sha256:)([0-9a-f]+)$")
 _LOADED = re.compile(r"(^Loaded image ID: |^Loaded image: )(.+)$")
 _REMOTE_PREFIXES = ("http://", "https://", "git://", "github.com/", "git@")
-
-
-class BuildError(DockerException):
-    """A build failed: ``msg`` is the engine's reason, ``build_log`` the log lines (dicts) up to the failure.
-
-    (docker-py's ``docker.errors.BuildError``; to move into ``dind.errors``.)
-    """
-
-    def __init__(self, reason: str, build_log: Iterable[Dict[str, Any]], message: Optional[str] = None) -> None:
-        super().__init__(message or reason)
-        self.msg = reason
-        self.build_log = build_log
-
-
-class ImageLoadError(DockerException):
-    """``images.load`` got an error from the engine (docker-py's ``docker.errors.ImageLoadError``)."""
 
 
 def _image_not_found(e: NotFound) -> ImageNotFound:
@@ -122,7 +107,7 @@ class Image(Model):
             img = self.tags[0] if self.tags else img
             if isinstance(named, str):
                 if named not in self.tags:
-                    raise DockerException(f"{named} is not a valid tag for this image")
+                    raise InvalidArgument(f"{named} is not a valid tag for this image")
                 img = named
         return _call(self._core().save, [img], 64 * 1024 if chunk_size is None else int(chunk_size))
 

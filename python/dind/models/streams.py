@@ -27,7 +27,6 @@ ExecResult = namedtuple("ExecResult", "exit_code,output")
 ExecResult.__doc__ = "(exit_code, output) of exec_run, as in docker-py."
 
 _CHUNK = 64 * 1024
-_InvalidArgument = getattr(errors, "InvalidArgument", ValueError)
 
 
 # ---- helpers ----------------------------------------------------------------------------------------------------
@@ -52,10 +51,11 @@ def _time_arg(value: Any, name: str) -> Union[None, int, float, str]:
     if isinstance(value, _dt.datetime):
         return int(value.timestamp())
     if isinstance(value, bool):
-        raise _InvalidArgument(f"{name} must be a datetime, a number of seconds or a string, not a bool")
+        raise errors.InvalidArgument(f"{name} must be a datetime, a number of seconds or a string, not a bool")
     if isinstance(value, (int, float, str)):
         return value
-    raise _InvalidArgument(f"{name} must be a datetime, a number of seconds or a string, not {type(value).__name__}")
+    raise errors.InvalidArgument(
+        f"{name} must be a datetime, a number of seconds or a string, not {type(value).__name__}")
 
 
 def _filters(filters: Optional[Mapping[str, Any]]) -> Optional[Dict[str, List[str]]]:
@@ -277,7 +277,7 @@ def _feed_stdin(out: "_core.OutputStream", data: Any) -> None:
     else:
         read = getattr(data, "read", None)
         if read is None:
-            raise _InvalidArgument("stdin must be a bool, bytes, str or a binary file object")
+            raise errors.InvalidArgument("stdin must be a bool, bytes, str or a binary file object")
         while True:
             chunk = read(_CHUNK)
             if not chunk:
@@ -327,10 +327,10 @@ def container_stats(container: Any, decode: Optional[bool] = None, stream: bool 
     api = _api(container.client)
     if not stream:
         if decode:
-            raise _InvalidArgument("decode is only available in conjunction with stream=True")
+            raise errors.InvalidArgument("decode is only available in conjunction with stream=True")
         return api.stats_once(container.id, one_shot=bool(one_shot))
     if one_shot:
-        raise _InvalidArgument("one_shot is only available in conjunction with stream=False")
+        raise errors.InvalidArgument("one_shot is only available in conjunction with stream=False")
     return api.stats(container.id, decode=bool(decode))
 
 
