@@ -2,8 +2,6 @@
 // to 64 KiB of one file) into a reused buffer, which turns it into a pull interface with bounded memory.
 #include "dind/tar.hpp"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +12,7 @@
 #include <ctime>
 #include <exception>
 
+#include "codec/libarchive.hpp"
 #include "dind/base64.hpp"
 #include "dind/errors.hpp"
 

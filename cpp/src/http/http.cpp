@@ -30,7 +30,7 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 
 constexpr std::size_t kHeaderLimit = 64 * 1024;
-constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kReadChunk = 64 * 1024;  // big reads: fewer syscalls and chunks on fast streams
 constexpr std::size_t kInlineBody = 64 * 1024;  // bodies up to this go out in the same write as the head
 
 }  // namespace
