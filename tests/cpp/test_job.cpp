@@ -77,9 +77,11 @@ TEST_F(JobTest, SocketModeSeesTheOuterEngineAndWarns) {
                     .allow_host_socket(true)
                     .name(name)
                     .on_warning([&](const std::string& w) { warned = w; })
-                    .command({"sh", "-c", "docker ps --format '{{.Names}}'; exit 7"}));
+                    .command({"sh", "-c", "docker ps --format '{{.Names}}'; printf last-bytes; exit 7"}));
   EXPECT_EQ(job.run(c.callback()), 7);
   EXPECT_NE(c.out.find(name), std::string::npos) << c.out << c.err;
+  // Written right before the exit, without a newline: still delivered.
+  EXPECT_EQ(c.out.substr(c.out.size() - std::min<std::size_t>(c.out.size(), 10)), "last-bytes") << c.out;
   EXPECT_NE(warned.find("controls the host's daemon"), std::string::npos) << warned;
 }
 

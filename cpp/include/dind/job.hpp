@@ -176,7 +176,8 @@ class Job {
   const JobOptions& options() const noexcept;
 
   // Options for a daemon that several sidecar jobs with this workspace can share: `base` plus the workspace
-  // mounted at the same path. Throws like Job() when the workspace does not exist.
+  // mounted at the same path (and, for a workspace below /tmp, an anonymous volume at /tmp, so that the dind
+  // entrypoint's tmpfs on /tmp does not hide it). Throws like Job() when the workspace does not exist.
   static DaemonOptions sidecar_options(const std::string& workspace, DaemonOptions base = {});
 
   struct State;

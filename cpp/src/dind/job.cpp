@@ -72,6 +72,18 @@ std::string canonical_workspace(const std::string& path) {
   return c;
 }
 
+// dind's entrypoint (the official one too) mounts a tmpfs over /tmp unless /tmp is a mount point already, which
+// hides a workspace bound below /tmp (pytest's tmp_path, mktemp -d). An anonymous volume at /tmp keeps it visible
+// and goes with the container's other volumes.
+bool below_tmp(const std::string& workspace) {
+  return starts_with(workspace, "/tmp/");
+}
+
+void add_workspace_mounts(DaemonOptions& d, const std::string& workspace) {
+  if (below_tmp(workspace)) d.mount("/tmp");
+  d.mount(workspace + ":" + workspace);
+}
+
 std::string read_text(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw Error("reading " + path + " failed: " + std::strerror(errno));
@@ -109,9 +121,16 @@ void ensure_job_image(Client& outer, const std::string& image) {
 void check_daemon_mounts(Daemon& d, const std::string& workspace) {
   const nlohmann::json info = Containers(d.outer()).inspect(d.id());
   const nlohmann::json mounts = info.value("Mounts", nlohmann::json::array());
+  bool shared = false, tmp_mounted = false;
   for (const auto& m : mounts) {
-    if (m.value("Destination", "") == workspace && m.value("Source", "") == workspace) return;
+    if (m.value("Destination", "") == workspace && m.value("Source", "") == workspace) shared = true;
+    if (m.value("Destination", "") == "/tmp") tmp_mounted = true;
   }
+  if (shared && below_tmp(workspace) && !tmp_mounted)
+    throw Error("the dind daemon " + d.name() + " mounts the job workspace " + workspace +
+                " below /tmp, where its entrypoint's tmpfs on /tmp hides it: give it a volume at /tmp too "
+                "(Job::sidecar_options does)");
+  if (shared) return;
   throw Error("the dind daemon " + d.name() + " does not mount the job workspace " + workspace +
               " at the same path, so the job's bind mounts and builds would not see it: start it with the mount " +
               workspace + ":" + workspace + " (Job::sidecar_options)");
@@ -231,8 +250,7 @@ const JobOptions& Job::options() const noexcept {
 }
 
 DaemonOptions Job::sidecar_options(const std::string& workspace, DaemonOptions base) {
-  const std::string ws = canonical_workspace(workspace);
-  base.mount(ws + ":" + ws);
+  add_workspace_mounts(base, canonical_workspace(workspace));
   return base;
 }
 
@@ -391,7 +409,7 @@ int Job::run(const OutputCallback& on_output) {
     } else {
       DaemonOptions d = o.daemon_options();
       d.network(net_name).alias("docker");
-      if (!st.workspace.empty()) d.mount(st.workspace + ":" + st.workspace);
+      if (!st.workspace.empty()) add_workspace_mounts(d, st.workspace);
       if (!d.outer()) d.outer(st.outer);
       if (d.name().empty()) d.name(st.name + "-docker");
       for (const auto& [k, v] : o.labels()) d.label(k, v);
@@ -479,12 +497,12 @@ int Job::run(const OutputCallback& on_output) {
   check_cancelled();
   std::optional<SidecarWatch> watch;
   if (sidecar) watch.emplace(*sidecar, res.container_id, st.outer);
-  containers.start(res.container_id);
-
-  LogsOptions lo;
-  lo.follow = true;
-  lo.tty = false;
-  FrameReader reader = ContainerStreams(st.outer).logs(res.container_id, lo);
+  // Attached before the start: every byte the job writes arrives, also the last ones before it exits (a logs
+  // follow can end at the exit before the engine has logged them).
+  AttachOptions ao;
+  ao.stdout_stream = ao.stderr_stream = ao.stream = true;
+  ao.tty = false;
+  FrameReader reader = ContainerStreams(st.outer).attach(res.container_id, ao);
   {
     std::lock_guard<std::mutex> lock(st.mu);
     st.reader = &reader;
@@ -497,6 +515,7 @@ int Job::run(const OutputCallback& on_output) {
       st.reader = nullptr;
     }
   } reader_reset{st};
+  containers.start(res.container_id);
   OutputChunk chunk;
   while (reader.next(chunk)) {
     if (on_output && !chunk.data.empty()) on_output(chunk.stream, chunk.data);
