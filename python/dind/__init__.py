@@ -8,7 +8,7 @@ from . import errors
 if TYPE_CHECKING:  # pragma: no cover
     from .client import Client
 
-__all__ = ["Client", "Dind", "errors", "from_env", "list_daemons", "reap"]
+__all__ = ["Client", "Dind", "Job", "errors", "from_env", "list_daemons", "reap"]
 __version__ = "0.1.0"
 
 
@@ -29,4 +29,8 @@ def __getattr__(name: str) -> Any:
         from . import daemon
 
         return getattr(daemon, name)
+    if name == "Job":
+        from .job import Job
+
+        return Job
     raise AttributeError(f"module 'dind' has no attribute {name!r}")

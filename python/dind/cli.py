@@ -6,6 +6,7 @@
   dind down ci                       # remove it (container, volumes, certs)
   dind prune --older-than 2h         # remove what dead or old sessions left behind
   dind run --load busybox -- make test   # up, run the command with the env, down; exits with its status
+  dind job --workspace "$PWD" -- docker build .   # a job container beside a dind sidecar reached as `docker`
 
 Long steps show progress on stderr when it is a terminal and stay quiet in logs. Errors are one line on stderr and
 exit status 1 (2 for usage errors).
@@ -412,6 +413,58 @@ def cmd_run(args: argparse.Namespace) -> int:
                 signal.signal(s, h)
 
 
+def _job_env(text: str) -> str:
+    """``KEY=VALUE``, or a bare ``KEY`` taken from this environment (as ``docker run -e KEY`` does)."""
+    if text.startswith("="):
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE or KEY, got {text!r}")
+    return text
+
+
+def cmd_job(args: argparse.Namespace) -> int:
+    cmd = list(args.cmd)
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if not cmd:
+        _usage(args.parser, "give the job's command after --, e.g. dind job -- docker version")
+    env: List[str] = []
+    for item in args.env:
+        if "=" in item:
+            env.append(item)
+        elif item in os.environ:
+            env.append(f"{item}={os.environ[item]}")
+    if args.host_socket and args.load:
+        _usage(args.parser, "--load loads images into the dind sidecar; with --host-socket there is none")
+
+    def on_signal(signum: int, frame: Any) -> None:
+        raise _Signalled(signum)  # unwinds Job.run, which kills the job and removes what it made
+
+    caught = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {s: signal.signal(s, on_signal) for s in caught}
+    try:
+        from . import errors
+        from .job import Job
+
+        job = Job(cmd, image=args.image, environment=env, workdir=args.workdir, workspace=args.workspace,
+                  mode="socket" if args.host_socket else "dind", dind_image=args.dind_image,
+                  start_timeout=args.timeout, load_images=tuple(args.load), allow_host_socket=args.host_socket,
+                  name=args.name)
+        wiring = "the host's Docker socket" if args.host_socket else f"a dind sidecar ({args.dind_image})"
+        _progress(f"running job {job.name} ({args.image}) with {wiring} ...")
+        try:
+            return job.run(stream=True)
+        except errors.DockerException as e:
+            first, _, rest = str(e).partition("\n")
+            _error("job", first)
+            if rest.strip():
+                sys.stderr.write(rest.rstrip("\n") + "\n")
+            return 1
+    except _Signalled as s:
+        return 128 + s.signum
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
 # -- parser and entry point ---------------------------------------------------------------------------------------
 def _version() -> str:
     from . import __version__
@@ -466,6 +519,33 @@ def build_parser() -> argparse.ArgumentParser:
     _daemon_options(p)
     p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD", help="the command and its arguments")
     p.set_defaults(func=cmd_run, parser=p)
+
+    p = sub.add_parser("job", help="run a CI job container wired to a dind sidecar (or the host socket)",
+                       usage="dind job [options] -- CMD [ARG ...]",
+                       description="Run CMD in a job container (its image needs a docker CLI) that reaches a "
+                                   "throwaway dind sidecar as `docker` (DOCKER_HOST=tcp://docker:2376, TLS), or with "
+                                   "--host-socket the host's Docker socket. The workspace is mounted at the same path "
+                                   "in the job and the sidecar and is the job's working directory, so `docker run -v "
+                                   "$PWD:...` and `docker build .` see its files. Output is streamed; everything is "
+                                   "removed afterwards; the exit status is the job's.")
+    p.add_argument("--image", default=os.environ.get("DIND_JOB_IMAGE") or "docker:cli",
+                   help="job image, with a docker CLI (default: $DIND_JOB_IMAGE or docker:cli)")
+    p.add_argument("--dind-image", default=os.environ.get("DIND_IMAGE") or "docker:dind",
+                   help="sidecar image (default: $DIND_IMAGE or docker:dind)")
+    p.add_argument("--host-socket", action="store_true",
+                   help="give the job the host's Docker socket instead of a sidecar (it then controls the host's "
+                        "daemon and can remove everything on it)")
+    p.add_argument("--workspace", metavar="DIR",
+                   help="host directory shared by the job and the sidecar at the same path")
+    p.add_argument("--workdir", metavar="DIR", help="working directory in the job (default: the workspace)")
+    p.add_argument("-e", "--env", action="append", default=[], type=_job_env, metavar="KEY[=VALUE]",
+                   help="job environment, repeatable; a bare KEY takes this environment's value")
+    p.add_argument("--load", action="append", default=[], metavar="IMAGE",
+                   help="image of the outer engine to load into the sidecar, repeatable")
+    p.add_argument("--name", help="job container name (default: dind-job-<random>)")
+    p.add_argument("--timeout", type=_seconds, default=60.0, help="sidecar start timeout in seconds (default: 60)")
+    p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD", help="the command and its arguments")
+    p.set_defaults(func=cmd_job, parser=p)
     return parser
 
 

@@ -4,9 +4,12 @@ Fixtures:
   ``dind``          one daemon for the test session (with pytest-xdist: one per worker), a ``dind.Dind``
   ``dind_client``   its ``dind.Client``
   ``dind_factory``  ``dind_factory(**Dind_kwargs) -> Dind``: new daemons on demand, all removed after the test
+  ``dind_job``      ``dind_job(command, **Job_kwargs) -> Job``: CI job containers beside a dind sidecar (workspace:
+                    the test's ``tmp_path`` unless given), all ended and removed after the test
 
 Options: ``--dind-image`` (default ``$DIND_IMAGE`` or ``docker:dind``), ``--dind-keep`` (leave the session daemon
-running and print its env), ``--dind-timeout`` (start timeout in seconds, default ``$DIND_TIMEOUT`` or 60).
+running and print its env), ``--dind-timeout`` (start timeout in seconds, default ``$DIND_TIMEOUT`` or 60),
+``--dind-job-image`` (the jobs' image, default ``$DIND_JOB_IMAGE`` or ``docker:cli``).
 
 A run that uses these fixtures first reaps what killed runs left behind (``dind.reap()``: objects whose owner
 process is gone), so Ctrl-C, SIGKILL or a crashed CI job leak nothing past the next run. When a test that used a
@@ -28,8 +31,9 @@ from .cli import session_leader_labels
 if TYPE_CHECKING:  # pragma: no cover
     from .client import Client
     from .daemon import Dind
+    from .job import Job
 
-FIXTURES = ("dind", "dind_client", "dind_factory")
+FIXTURES = ("dind", "dind_client", "dind_factory", "dind_job")
 LOG_LINES = 50
 
 
@@ -53,6 +57,32 @@ class DindFactory:
         for d in reversed(self.daemons):
             try:
                 d.close()
+            except Exception as e:  # noqa: BLE001 - close the others, report the first failure
+                errors.append(e)
+        if errors:
+            raise errors[0]
+
+
+class JobFactory:
+    """Callable returned by the ``dind_job`` fixture; ``jobs`` lists what it made (all closed at teardown)."""
+
+    def __init__(self, defaults: Dict[str, Any]) -> None:
+        self.defaults = defaults
+        self.jobs: List["Job"] = []
+
+    def __call__(self, command: Any = None, **kwargs: Any) -> "Job":
+        from .job import Job
+
+        options = {**self.defaults, **kwargs}
+        job = Job(command, **options)
+        self.jobs.append(job)
+        return job
+
+    def close(self) -> None:
+        errors = []
+        for job in reversed(self.jobs):
+            try:
+                job.close()
             except Exception as e:  # noqa: BLE001 - close the others, report the first failure
                 errors.append(e)
         if errors:
@@ -157,6 +187,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="leave the session daemon running after the run and print its environment; it belongs "
                          "to your terminal session (or CI job): remove it with `dind down NAME`, or `dind prune` "
                          "once that session is gone")
+    group.addoption("--dind-job-image", dest="dind_job_image",
+                    default=os.environ.get("DIND_JOB_IMAGE") or "docker:cli", metavar="IMAGE",
+                    help="image of the dind_job fixture's jobs, with a docker CLI (default: $DIND_JOB_IMAGE or "
+                         "docker:cli)")
     group.addoption("--dind-timeout", dest="dind_timeout", type=_positive_float, default=_default_timeout(),
                     metavar="SECONDS", help="start timeout of each daemon (default: $DIND_TIMEOUT or 60)")
 
@@ -187,6 +221,8 @@ def _daemons_of(item: pytest.Item) -> List["Dind"]:
             found.append(value)
         elif isinstance(value, DindFactory):
             found.extend(value.daemons)
+        elif isinstance(value, JobFactory):
+            found.extend(j.dind for j in value.jobs if j.dind is not None)
     if "dind_client" in funcargs and state.session_daemon is not None:
         found.append(state.session_daemon)
     unique: List["Dind"] = []
@@ -273,6 +309,20 @@ def dind_factory(request: pytest.FixtureRequest) -> Iterator[DindFactory]:
     state = _state(request.config)
     state.reap_once()
     factory = DindFactory(state.defaults())
+    try:
+        yield factory
+    finally:
+        factory.close()
+
+
+@pytest.fixture
+def dind_job(request: pytest.FixtureRequest) -> Iterator[JobFactory]:
+    """``dind_job(command, **kwargs) -> dind.Job``: CI job containers (image from --dind-job-image, sidecar from
+    --dind-image, workspace the test's ``tmp_path`` unless given), ended and removed after the test."""
+    state = _state(request.config)
+    state.reap_once()
+    factory = JobFactory({"image": request.config.getoption("dind_job_image"), "dind_image": state.image,
+                          "start_timeout": state.timeout, "workspace": request.getfixturevalue("tmp_path")})
     try:
         yield factory
     finally:

@@ -1,0 +1,193 @@
+"""``dind.Job``: a CI job container wired to Docker, beside a dind sidecar (``docker``) or, opt-in, the host socket.
+
+    with dind.Job(["sh", "-c", "docker build -t app . && docker run --rm app"], image="docker:cli",
+                  workspace=".", dind_image="docker:dind") as job:
+        code = job.run()          # output printed as it comes; the job's exit code
+
+The workspace (a host directory) is mounted at the same path in the job and in the sidecar, and is the job's working
+directory, so ``docker run -v $PWD:/src`` and ``docker build .`` from the job see the job's files.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import sys
+import threading
+from typing import Any, Callable, List, Mapping, Optional, Sequence, Union
+
+from . import _core, errors
+from .client import Client
+from .daemon import Dind, _install_handlers, _live
+
+log = logging.getLogger("dind.job")
+
+OutputCallback = Callable[[bytes, str], Any]
+_DONE = object()
+
+
+def _env_list(environment: Union[Mapping[str, str], Sequence[str], None]) -> List[str]:
+    if environment is None:
+        return []
+    if isinstance(environment, Mapping):
+        return [f"{k}={v}" for k, v in environment.items()]
+    return [str(e) for e in environment]
+
+
+class Job:
+    """A CI job: ``command`` in ``image`` (which needs a docker CLI), wired to Docker by ``mode``.
+
+    ``mode="dind"`` (the default; ``"sidecar"`` also works): a private network where a dind daemon answers as
+    ``docker``; the job gets ``DOCKER_HOST=tcp://docker:2376``, ``DOCKER_TLS_VERIFY=1`` and the client certs
+    read-only at ``DOCKER_CERT_PATH=/certs/client``. The daemon is ``dind`` (a ``dind.Dind`` of the caller's, which
+    must mount the workspace at the same path: ``Job.sidecar()`` starts one that does), or one each ``run()`` starts
+    from ``dind_image`` and removes, with ``load_images`` loaded into it first.
+
+    ``mode="socket"``: the job gets the outer engine's socket, so it controls the host's daemon; refused unless
+    ``allow_host_socket=True``, and logged as a warning.
+
+    ``run()`` removes everything it made (job container, network, a sidecar it started, with volumes) when the job
+    ends, fails or is interrupted.
+    """
+
+    def __init__(self, command: Union[str, Sequence[str], None] = None, *, image: str = "docker:cli",
+                 environment: Union[Mapping[str, str], Sequence[str], None] = None, workdir: Optional[str] = None,
+                 workspace: Optional[Union[str, "os.PathLike[str]"]] = None, mode: str = "dind",
+                 dind: Optional[Dind] = None, dind_image: str = "docker:dind", start_timeout: float = 60.0,
+                 load_images: Sequence[str] = (), allow_host_socket: bool = False,
+                 labels: Optional[Mapping[str, str]] = None, name: Optional[str] = None,
+                 cert_dir: str = "/certs/client", require_docker_cli: bool = True,
+                 client: Optional[Client] = None) -> None:
+        if isinstance(command, str):
+            command = ["sh", "-c", command]
+        if isinstance(load_images, str):
+            load_images = [load_images]
+        self._dind = dind
+        self._job = _core.Job(
+            image, list(command or ()), _env_list(environment), workdir or "",
+            os.fspath(workspace) if workspace is not None else "", mode, None if dind is None else dind._d,
+            dind_image, start_timeout, list(load_images), allow_host_socket, dict(labels or {}), name or "",
+            cert_dir, require_docker_cli, None if client is None else client.api, log.warning)
+        self._thread: Optional[threading.Thread] = None
+        self._lock = threading.Lock()
+        self.output: bytes = b""
+        self.exit_code: Optional[int] = None
+        _install_handlers()
+        _live.add(self)  # type: ignore[arg-type] - closed at exit and on SIGTERM like daemons
+
+    @classmethod
+    def sidecar(cls, workspace: Union[str, "os.PathLike[str]"], image: str = "docker:dind", **kwargs: Any) -> Dind:
+        """A ``dind.Dind`` that jobs with this ``workspace`` can share (``Job(..., dind=d)``): the workspace is mounted
+        at the same path. The caller owns it (``with`` or ``close()``)."""
+        path = os.fspath(workspace)
+        if not os.path.isdir(path):
+            what = "is not a directory" if os.path.exists(path) else "does not exist"
+            raise errors.DockerException(f"the job workspace {path} {what}")
+        real = os.path.realpath(path)
+        # dind's entrypoint mounts a tmpfs over /tmp unless it is a mount point, hiding a workspace below it: an
+        # anonymous volume at /tmp (removed with the daemon) prevents that.
+        tmp = ["/tmp"] if real.startswith("/tmp/") else []
+        mounts = list(kwargs.pop("mounts", ())) + tmp + [f"{real}:{real}"]
+        return Dind(image, mounts=mounts, **kwargs)
+
+    @property
+    def name(self) -> str:
+        """The job container's name."""
+        return self._job.name
+
+    @property
+    def workspace(self) -> str:
+        """The workspace as mounted (absolute, symlinks resolved); empty without one."""
+        return self._job.workspace
+
+    @property
+    def dind(self) -> Optional[Dind]:
+        """The daemon this job was given, if any."""
+        return self._dind
+
+    def run(self, stream: Union[bool, OutputCallback] = True) -> int:
+        """Runs the job and returns its exit code.
+
+        ``stream=True``: its output goes to this process's stdout/stderr as it comes; ``False``: it is collected in
+        ``self.output`` (bytes, in arrival order); a callable gets ``(data: bytes, stream: "stdout"|"stderr")``.
+        Ctrl-C (or any exception here) kills the job and removes everything before it propagates.
+        """
+        if callable(stream):
+            sink: OutputCallback = stream
+        elif stream:
+            sink = _print_chunk
+        else:
+            chunks: List[bytes] = []
+            sink = lambda data, _name: chunks.append(data)  # noqa: E731
+        # The blocking run happens on a helper thread, so that this thread stays interruptible (Ctrl-C, SIGTERM)
+        # even while the job is silent; output is handed over through a queue and passed on here.
+        q: "queue.Queue[Any]" = queue.Queue()
+        outcome: dict = {}
+
+        def work() -> None:
+            try:
+                outcome["code"] = self._job.run(lambda data, name: q.put((data, name)))
+            except BaseException as e:  # noqa: BLE001 - re-raised on the caller's thread
+                outcome["error"] = e
+            finally:
+                q.put(_DONE)
+
+        with self._lock:
+            if self._thread is not None:
+                raise RuntimeError(f"job {self.name} is already running")
+            self._thread = threading.Thread(target=work, name=f"dind-job-{self.name}", daemon=True)
+            self._thread.start()
+        try:
+            while True:
+                try:
+                    item = q.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                if item is _DONE:
+                    break
+                sink(*item)
+        except BaseException:
+            self._stop()
+            raise
+        finally:
+            with self._lock:
+                self._thread = None
+        if "error" in outcome:
+            raise outcome["error"]
+        if not callable(stream) and not stream:
+            self.output = b"".join(chunks)
+        self.exit_code = int(outcome["code"])
+        return self.exit_code
+
+    def _stop(self) -> None:
+        """Kills a running job and waits until its run has removed what it made."""
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            self._job.cancel()
+            thread.join()
+
+    def close(self) -> None:
+        """Ends a run in progress (from a signal handler, atexit or another thread) and waits for its cleanup."""
+        self._stop()
+        _live.discard(self)  # type: ignore[arg-type]
+
+    def __enter__(self) -> "Job":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<dind.Job {self.name}>"
+
+
+def _print_chunk(data: bytes, name: str) -> None:
+    out = sys.stderr if name == "stderr" else sys.stdout
+    buf = getattr(out, "buffer", None)
+    if buf is not None:
+        out.flush()
+        buf.write(data)
+        buf.flush()
+    else:  # a text-only stream (e.g. captured by pytest)
+        out.write(data.decode("utf-8", "replace"))
+        out.flush()
