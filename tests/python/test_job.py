@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
 import uuid
 from pathlib import Path
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, Iterator, List
 
 import pytest
 
@@ -269,6 +270,24 @@ def test_cli_job_with_the_host_socket_warns(cli_session: str) -> None:
     assert r.returncode == 0, r.stderr
     assert r.stdout == "linux\n"
     assert "controls the host's daemon" in r.stderr
+
+
+def test_cli_job_sigterm_kills_the_job_and_removes_it(cli_session: str) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "dind", "job", "--image", IMAGE, "--host-socket", "--",
+                             "sh", "-c", "echo started; sleep 120"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "started\n"
+        assert leftovers(f"dind.session={cli_session}") != []
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert leftovers(f"dind.session={cli_session}") == []
 
 
 def test_cli_job_bad_input(cli_session: str, tmp_path: Path) -> None:
