@@ -11,6 +11,7 @@
 #include "dind/events.hpp"
 #include "dind/exec.hpp"
 #include "dind/images.hpp"
+#include "dind/job.hpp"
 #include "dind/networks.hpp"
 #include "dind/session.hpp"
 #include "dind/streams.hpp"
