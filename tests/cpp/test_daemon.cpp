@@ -53,8 +53,6 @@ std::string inner_echo(dind::Daemon& d, const std::string& text) {
 class DaemonTest : public ::testing::Test {
  protected:
   void TearDown() override {
-    dind::ReapOptions everything;
-    everything.everything = false;
     EXPECT_EQ(leftovers(), 0u) << "a test left a dind container behind";
   }
 };
