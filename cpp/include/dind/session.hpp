@@ -37,6 +37,9 @@ struct Owner {
 // parent (pytest-xdist workers) share a session.
 std::string session_id();
 
+// "prefix" + 10 random hex digits: names for what dind creates that do not clash across processes.
+std::string unique_name(const std::string& prefix);
+
 // The labels every object made for `owner` carries.
 std::map<std::string, std::string> session_labels(const Owner& owner, const std::string& session = session_id());
 

@@ -7,7 +7,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <thread>
 
 #include "dind/archive.hpp"
@@ -39,14 +38,6 @@ struct Daemon::State {
 };
 
 namespace {
-
-std::string random_suffix() {
-  std::random_device rd;
-  std::uniform_int_distribution<unsigned> d(0, 15);
-  std::string s;
-  for (int i = 0; i < 10; ++i) s += "0123456789abcdef"[d(rd)];
-  return s;
-}
 
 bool starts_with(const std::string& s, const std::string& p) {
   return s.compare(0, p.size(), p) == 0;
@@ -200,7 +191,7 @@ Daemon Daemon::start(const DaemonOptions& o) {
   const auto t0 = SteadyClock::now();
   auto s = std::make_unique<State>(o.outer() ? *o.outer() : Client::from_env());
   s->tls = o.tls();
-  s->name = o.name().empty() ? "dind-" + random_suffix() : o.name();
+  s->name = o.name().empty() ? unique_name("dind-") : o.name();
   // From here on `d` owns whatever exists: any throw removes the container and the cert dir.
   Daemon d(std::move(s));
   State& st = *d.s_;

@@ -9,7 +9,6 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
-#include <random>
 #include <sstream>
 #include <thread>
 
@@ -44,14 +43,6 @@ namespace {
 
 const char* kLabelJob = "dind.job";  // the job's name, on everything a job makes
 const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-std::string random_suffix() {
-  std::random_device rd;
-  std::uniform_int_distribution<unsigned> d(0, 15);
-  std::string s;
-  for (int i = 0; i < 10; ++i) s += "0123456789abcdef"[d(rd)];
-  return s;
-}
 
 bool starts_with(const std::string& s, const std::string& p) {
   return s.compare(0, p.size(), p) == 0;
@@ -232,7 +223,7 @@ Job::Job(JobOptions o) {
   Client outer = o.outer() ? *o.outer() : Client::from_env();
   s_ = std::make_unique<State>(std::move(o), std::move(outer));
   if (!s_->options.workspace().empty()) s_->workspace = canonical_workspace(s_->options.workspace());
-  s_->name = s_->options.name().empty() ? "dind-job-" + random_suffix() : s_->options.name();
+  s_->name = s_->options.name().empty() ? unique_name("dind-job-") : s_->options.name();
 }
 
 Job::Job(Job&&) noexcept = default;

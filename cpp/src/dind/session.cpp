@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <random>
 #include <sstream>
 
 #include "dind/containers.hpp"
@@ -96,6 +97,14 @@ std::string session_id() {
   std::ostringstream out;
   out << std::hex << (h & 0xffffffffffffULL);
   return out.str();
+}
+
+std::string unique_name(const std::string& prefix) {
+  std::random_device rd;
+  std::uniform_int_distribution<unsigned> digit(0, 15);
+  std::string s = prefix;
+  for (int i = 0; i < 10; ++i) s += "0123456789abcdef"[digit(rd)];
+  return s;
 }
 
 std::map<std::string, std::string> session_labels(const Owner& owner, const std::string& session) {
