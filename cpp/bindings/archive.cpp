@@ -1,6 +1,6 @@
-// _core.Archive(client): put/get/stat/export of container files, and two helpers the image bindings share
-// (declared again in images.cpp): Python data → a streamed request body, and a response body → a Python iterator
-// of bytes. Data moves in pieces; the GIL is released for all socket and file I/O.
+// _core.Archive(client): put/get/stat/export of container files, and the helpers declared in common.hpp that the
+// image bindings share: Python data → a streamed request body, and response bodies → Python iterators (ByteStream,
+// ImageProgress). Data moves in pieces; the GIL is released for all socket and file I/O.
 #include "dind/archive.hpp"
 
 #include <Python.h>
@@ -8,17 +8,11 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
-#include <chrono>
-#include <condition_variable>
 #include <cstring>
-#include <exception>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common.hpp"
@@ -265,86 +259,6 @@ class PySource {
   std::optional<pyb::error_already_set> error_;
 };
 
-// Runs a stream's blocking reads on a helper thread while the calling thread waits in 100 ms slices with the GIL
-// released and checks for signals in between: Ctrl-C cancels the read (closing the stream) and raises
-// KeyboardInterrupt, even while the engine sends nothing (a long build step, a stalled pull).
-class Worker {
- public:
-  Worker() = default;
-  Worker(const Worker&) = delete;
-  Worker& operator=(const Worker&) = delete;
-  ~Worker() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      quit_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-
-  // Call with the GIL held; `job` runs without it and must not touch Python.
-  void run(std::function<void()> job, const std::function<void()>& cancel) {
-    bool interrupted = false;
-    std::exception_ptr error;
-    {
-      pyb::gil_scoped_release release;
-      std::unique_lock<std::mutex> lock(mu_);
-      // One reader at a time (close() is the thread-safe way to stop another thread's read).
-      if (busy_) throw std::runtime_error("this stream is already being read by another thread");
-      if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
-      job_ = std::move(job);
-      busy_ = true;
-      cv_.notify_all();
-      while (!cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return !busy_; })) {
-        lock.unlock();
-        {
-          pyb::gil_scoped_acquire gil;
-          interrupted = PyErr_CheckSignals() != 0;
-        }
-        if (interrupted) cancel();  // the job sees its stream closed and returns
-        lock.lock();
-        if (interrupted) {
-          cv_.wait(lock, [this] { return !busy_; });
-          break;
-        }
-      }
-      error = std::exchange(error_, nullptr);
-    }
-    if (interrupted) throw pyb::error_already_set();
-    if (error) std::rethrow_exception(error);
-  }
-
- private:
-  void loop() {
-    std::unique_lock<std::mutex> lock(mu_);
-    for (;;) {
-      cv_.wait(lock, [this] { return quit_ || job_; });
-      if (!job_) return;
-      auto job = std::move(job_);
-      job_ = nullptr;
-      lock.unlock();
-      std::exception_ptr e;
-      try {
-        job();
-      } catch (...) {
-        e = std::current_exception();
-      }
-      lock.lock();
-      error_ = e;
-      busy_ = false;
-      cv_.notify_all();
-    }
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::function<void()> job_;
-  bool busy_ = false;
-  bool quit_ = false;
-  std::exception_ptr error_;
-  std::thread thread_;
-};
-
 // A streamed response body as a Python iterator of bytes (and a minimal file: read(n)). One reader thread at a
 // time; close() from any thread ends a blocked read.
 class ByteStream {
@@ -438,8 +352,7 @@ class Progress {
 
 }  // namespace
 
-// Runs `call(source)` without the GIL, streaming `data` as the body; a Python error raised by the data (or Ctrl-C)
-// re-raises as it was rather than as the transport's report of it. Shared with images.cpp.
+// A Python error raised by the data (or Ctrl-C) re-raises as it was rather than as the transport's report of it.
 void with_python_body(const pyb::object& data, const std::string& what, const std::function<void(BodySource)>& call) {
   PySource src(data, what);
   try {
@@ -452,7 +365,6 @@ void with_python_body(const pyb::object& data, const std::string& what, const st
   src.finish();
 }
 
-// Shared with images.cpp.
 pyb::object wrap_byte_stream(BodyReader r, std::size_t chunk) {
   return pyb::cast(std::make_unique<ByteStream>(std::move(r), chunk));
 }
@@ -465,6 +377,7 @@ pyb::object wrap_progress(ProgressStream s, bool decode) {
 namespace {
 
 using dind::py::to_python;
+using dind::py::without_gil;
 
 pyb::object stat_dict(const dind::PathStat& s) {
   return to_python(s.to_json());
@@ -474,21 +387,12 @@ pyb::object stat_dict(const dind::PathStat& s) {
 
 DIND_BINDINGS(archive) {
   using dind::py::ByteStream;
-  pyb::class_<ByteStream>(m, "ByteStream",
-                          "A streamed response body (archives, exports, image tars): iterate for bytes chunks, or "
-                          "read(n). close() from any thread ends it.")
-      .def(
-          "__iter__", [](ByteStream& s) -> ByteStream& { return s; }, pyb::return_value_policy::reference)
-      .def("__next__", &ByteStream::next)
+  pyb::class_<ByteStream> byte_stream(m, "ByteStream",
+                                      "A streamed response body (archives, exports, image tars): iterate for bytes "
+                                      "chunks, or read(n). close() from any thread ends it.");
+  dind::py::def_stream_protocol(byte_stream)
       .def("read", &ByteStream::read, "n"_a = -1)
       .def("close", &ByteStream::close)
-      .def(
-          "__enter__", [](ByteStream& s) -> ByteStream& { return s; }, pyb::return_value_policy::reference)
-      .def("__exit__",
-           [](ByteStream& s, pyb::args) {
-             s.close();
-             return false;
-           })
       .def_property_readonly("status", [](const ByteStream& s) { return s.reader().status(); })
       .def_property_readonly("headers", [](const ByteStream& s) {
         pyb::dict d;
@@ -497,22 +401,14 @@ DIND_BINDINGS(archive) {
       });
 
   using dind::py::Progress;
-  pyb::class_<Progress>(m, "ImageProgress",
-                        "A JSON-lines progress stream (pull, push, load, import, build). An errorDetail line raises "
-                        "StreamError naming the operation, unless raise_on_error(False).")
-      .def(
-          "__iter__", [](Progress& p) -> Progress& { return p; }, pyb::return_value_policy::reference)
-      .def("__next__", &Progress::next)
+  pyb::class_<Progress> progress(m, "ImageProgress",
+                                 "A JSON-lines progress stream (pull, push, load, import, build). An errorDetail line "
+                                 "raises StreamError naming the operation, unless raise_on_error(False).");
+  dind::py::def_stream_protocol(progress)
       .def("read_all", &Progress::read_all)
       .def("close", &Progress::close)
       .def("raise_on_error", &Progress::raise_on_error, "on"_a)
-      .def_property_readonly("context", &Progress::context)
-      .def(
-          "__enter__", [](Progress& p) -> Progress& { return p; }, pyb::return_value_policy::reference)
-      .def("__exit__", [](Progress& p, pyb::args) {
-        p.close();
-        return false;
-      });
+      .def_property_readonly("context", &Progress::context);
 
   pyb::class_<dind::Archive>(m, "Archive", "Container files: PUT/GET/HEAD /containers/{id}/archive and export.")
       .def(pyb::init<dind::Client>(), "client"_a)
@@ -539,35 +435,21 @@ DIND_BINDINGS(archive) {
       .def(
           "get",
           [](dind::Archive& a, const std::string& id, const std::string& path, std::size_t chunk_size) {
-            std::optional<dind::ArchiveDownload> d;
-            {
-              pyb::gil_scoped_release release;
-              d.emplace(a.get(id, path));
-            }
-            pyb::object stat = stat_dict(d->stat);
-            return pyb::make_tuple(dind::py::wrap_byte_stream(std::move(d->body), chunk_size), stat);
+            dind::ArchiveDownload d = without_gil([&] { return a.get(id, path); });
+            pyb::object stat = stat_dict(d.stat);
+            return pyb::make_tuple(dind::py::wrap_byte_stream(std::move(d.body), chunk_size), stat);
           },
           "id"_a, "path"_a, "chunk_size"_a = std::size_t{2} << 20, "(ByteStream of the tar, stat dict).")
       .def(
           "stat",
           [](dind::Archive& a, const std::string& id, const std::string& path) {
-            dind::PathStat s;
-            {
-              pyb::gil_scoped_release release;
-              s = a.stat(id, path);
-            }
-            return stat_dict(s);
+            return stat_dict(without_gil([&] { return a.stat(id, path); }));
           },
           "id"_a, "path"_a)
       .def(
           "export",
           [](dind::Archive& a, const std::string& id, std::size_t chunk_size) {
-            std::optional<dind::BodyReader> r;
-            {
-              pyb::gil_scoped_release release;
-              r.emplace(a.export_container(id));
-            }
-            return dind::py::wrap_byte_stream(std::move(*r), chunk_size);
+            return dind::py::wrap_byte_stream(without_gil([&] { return a.export_container(id); }), chunk_size);
           },
           "id"_a, "chunk_size"_a = std::size_t{2} << 20);
 }

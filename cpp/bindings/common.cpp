@@ -1,7 +1,9 @@
 #include "common.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -73,6 +75,113 @@ nlohmann::json from_python(pyb::handle obj) {
   throw pyb::type_error("cannot send a " + std::string(Py_TYPE(obj.ptr())->tp_name) + " to the Engine API as JSON");
 }
 
+std::string opt_str(pyb::handle o) {
+  return o.is_none() ? std::string() : pyb::str(o).cast<std::string>();
+}
+
+std::optional<bool> opt_bool(pyb::handle o) {
+  if (o.is_none()) return std::nullopt;
+  return o.cast<bool>();
+}
+
+std::optional<nlohmann::json> opt_json(pyb::handle o) {
+  if (o.is_none()) return std::nullopt;
+  return from_python(o);
+}
+
+std::map<std::string, std::string> str_map(pyb::handle o, const char* what) {
+  std::map<std::string, std::string> m;
+  if (o.is_none()) return m;
+  if (!pyb::isinstance<pyb::dict>(o)) throw pyb::type_error(std::string(what) + " must be a dictionary");
+  for (auto item : pyb::reinterpret_borrow<pyb::dict>(o))
+    m[pyb::str(item.first)] = pyb::str(item.second).cast<std::string>();
+  return m;
+}
+
+std::vector<std::string> str_list(pyb::handle o) {
+  std::vector<std::string> v;
+  if (o.is_none()) return v;
+  if (pyb::isinstance<pyb::str>(o)) return {o.cast<std::string>()};
+  for (auto item : o) v.push_back(pyb::str(item).cast<std::string>());
+  return v;
+}
+
+void Worker::submit(std::function<void()> job) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (busy_) throw std::runtime_error("this stream is already being read by another thread");
+  if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
+  job_ = std::move(job);
+  busy_ = true;
+  error_ = nullptr;
+  cv_.notify_all();
+}
+
+void Worker::wait(const std::function<void()>& cancel) {
+  bool interrupted = false;
+  std::exception_ptr error;
+  {
+    // Fast path: the job is already done; no need to let go of the GIL.
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!busy_) {
+      error = std::exchange(error_, nullptr);
+      lock.unlock();
+      if (error) std::rethrow_exception(error);
+      return;
+    }
+  }
+  {
+    pyb::gil_scoped_release release;
+    std::unique_lock<std::mutex> lock(mu_);
+    while (busy_) {
+      if (cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return !busy_; })) break;
+      lock.unlock();
+      {
+        pyb::gil_scoped_acquire acquire;
+        if (PyErr_CheckSignals() != 0) interrupted = true;
+      }
+      if (interrupted) cancel();
+      lock.lock();
+      if (interrupted) {
+        cv_.wait(lock, [this] { return !busy_; });
+        break;
+      }
+    }
+    error = std::exchange(error_, nullptr);
+  }
+  if (interrupted) throw pyb::error_already_set();
+  if (error) std::rethrow_exception(error);
+}
+
+void Worker::stop() noexcept {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    quit_ = true;
+    cv_.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return quit_ || job_; });
+    if (!job_) return;
+    auto job = std::move(job_);
+    job_ = nullptr;
+    lock.unlock();
+    std::exception_ptr e;
+    try {
+      job();
+    } catch (...) {
+      e = std::current_exception();
+    }
+    lock.lock();
+    error_ = e;
+    busy_ = false;
+    cv_.notify_all();
+  }
+}
+
 namespace {
 std::vector<std::pair<std::string, Binder>>& binders() {
   static std::vector<std::pair<std::string, Binder>> all;  // function-local: safe from static init order
@@ -80,7 +189,9 @@ std::vector<std::pair<std::string, Binder>>& binders() {
 }
 }  // namespace
 
-void register_binder(const char* name, Binder fn) { binders().emplace_back(name, fn); }
+void register_binder(const char* name, Binder fn) {
+  binders().emplace_back(name, fn);
+}
 
 void run_binders(pyb::module_& m) {
   auto all = binders();

@@ -1,10 +1,24 @@
-// Shared by every binding file of dind._core: JSON <-> Python conversion, and the registry through which each
+// Shared by every binding file of dind._core: JSON <-> Python conversion, argument conversion, GIL-released calls,
+// the blocking-read worker and the iterator protocol of stream objects, and the registry through which each
 // resource group's file adds its classes to the module without editing module.cpp.
 #pragma once
 
 #include <pybind11/pybind11.h>
 
+#include <condition_variable>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dind/http.hpp"
+#include "dind/images.hpp"
 
 namespace dind::py {
 
@@ -13,6 +27,95 @@ namespace pyb = pybind11;
 // JSON values to Python objects and back (dict, list, str, int, float, bool, None). Call with the GIL held.
 pyb::object to_python(const nlohmann::json& j);
 nlohmann::json from_python(pyb::handle obj);
+
+// Optional arguments (None → empty/nullopt). opt_str sends a non-str value as its str().
+std::string opt_str(pyb::handle o);
+std::optional<bool> opt_bool(pyb::handle o);
+std::optional<nlohmann::json> opt_json(pyb::handle o);
+// A str → str map from a dict (None: empty); values that are not strings are sent as their str().
+std::map<std::string, std::string> str_map(pyb::handle o, const char* what);
+// A str or an iterable of str (None: empty).
+std::vector<std::string> str_list(pyb::handle o);
+
+// Runs `f` with the GIL released (call with it held); arguments must be converted before.
+template <class F>
+auto without_gil(F&& f) {
+  pyb::gil_scoped_release release;
+  return f();
+}
+
+// Runs `f` (returning JSON) without the GIL, then builds the Python result with it.
+template <class F>
+pyb::object json_call(F&& f) {
+  nlohmann::json r;
+  {
+    pyb::gil_scoped_release release;
+    r = f();
+  }
+  return to_python(r);
+}
+
+// One helper thread that runs a stream's blocking jobs one at a time, while the caller waits in 100 ms slices
+// with the GIL released and takes it between them to run Python's signal handlers: Ctrl-C cancels the job (the
+// job sees its stream closed and returns) and raises KeyboardInterrupt, even while the engine sends nothing.
+class Worker {
+ public:
+  Worker() = default;
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+  ~Worker() { stop(); }
+
+  // Queues `job`, which must not touch Python. Throws if a job is still running (one reader at a time; close()
+  // is the thread-safe way to stop another thread's read).
+  void submit(std::function<void()> job);
+  // Waits for the job (call with the GIL held). A pending signal whose handler raises calls `cancel`, waits for
+  // the job to give up and throws error_already_set; a job's exception is rethrown.
+  void wait(const std::function<void()>& cancel);
+  // submit() and wait().
+  void run(std::function<void()> job, const std::function<void()>& cancel) {
+    submit(std::move(job));
+    wait(cancel);
+  }
+  void stop() noexcept;
+
+ private:
+  void loop();
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::function<void()> job_;
+  bool busy_ = false;
+  bool quit_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;
+};
+
+// The iterator and context-manager protocol of a stream class with next() and close(): __iter__ returns the
+// stream, __next__ is its next(), __exit__ closes it (exceptions propagate).
+template <class T>
+pyb::class_<T>& def_stream_protocol(pyb::class_<T>& c) {
+  c.def(
+       "__iter__", [](T& s) -> T& { return s; }, pyb::return_value_policy::reference)
+      .def("__next__", &T::next)
+      .def(
+          "__enter__", [](T& s) -> T& { return s; }, pyb::return_value_policy::reference)
+      .def("__exit__", [](T& s, pyb::args) {
+        s.close();
+        return false;
+      });
+  return c;
+}
+
+// Python data and response bodies as streamed HTTP bodies, shared by the archive and image bindings (defined in
+// archive.cpp, with the ByteStream and ImageProgress classes they create).
+//
+// Runs `call(source)` without the GIL, streaming `data` (bytes, a buffer, a binary file object, an iterable of
+// bytes or a ByteStream) as the body; a Python error raised by the data (or Ctrl-C) re-raises as it was.
+void with_python_body(const pyb::object& data, const std::string& what, const std::function<void(BodySource)>& call);
+// A response body as a _core.ByteStream (an iterator of bytes chunks of `chunk` bytes).
+pyb::object wrap_byte_stream(BodyReader r, std::size_t chunk);
+// A JSON-lines progress stream as a _core.ImageProgress (dicts with `decode`, else bytes lines).
+pyb::object wrap_progress(ProgressStream s, bool decode);
 
 // A binding file registers its function once:  DIND_BINDINGS(containers) { m.def(...); }
 // module.cpp calls every registered function in name order when dind._core is imported.
@@ -26,7 +129,7 @@ struct BinderRegistration {
 
 }  // namespace dind::py
 
-#define DIND_BINDINGS(name)                                                                        \
-  static void dind_bind_##name(::pybind11::module_& m);                                            \
-  static const ::dind::py::BinderRegistration dind_binder_##name{#name, &dind_bind_##name};        \
+#define DIND_BINDINGS(name)                                                                 \
+  static void dind_bind_##name(::pybind11::module_& m);                                     \
+  static const ::dind::py::BinderRegistration dind_binder_##name{#name, &dind_bind_##name}; \
   static void dind_bind_##name([[maybe_unused]] ::pybind11::module_& m)

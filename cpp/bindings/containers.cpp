@@ -19,24 +19,8 @@ using namespace pybind11::literals;
 using dind::Containers;
 using nlohmann::json;
 
-json json_arg(const pyb::object& o) {
-  return o.is_none() ? json() : dind::py::from_python(o);
-}
-
-std::string str_arg(const pyb::object& o) {
-  return o.is_none() ? std::string() : pyb::str(o).cast<std::string>();
-}
-
-// Runs `fn` without the GIL and converts its JSON result with it.
-template <class Fn>
-pyb::object json_call(Fn&& fn) {
-  json r;
-  {
-    pyb::gil_scoped_release release;
-    r = fn();
-  }
-  return dind::py::to_python(r);
-}
+using dind::py::json_call;
+using dind::py::opt_str;
 
 // Shared so that close() from another thread can reach a wait blocked in result().
 using PendingWaitPtr = std::shared_ptr<Containers::PendingWait>;
@@ -56,7 +40,7 @@ DIND_BINDINGS(containers) {
       .def(
           "list",
           [](Containers& c, bool all, const pyb::object& filters, int limit, bool size) {
-            json f = json_arg(filters);
+            json f = dind::py::from_python(filters);
             return json_call([&] { return c.list(all, f, limit, size); });
           },
           "all"_a = false, "filters"_a = pyb::none(), "limit"_a = -1, "size"_a = false)
@@ -69,8 +53,8 @@ DIND_BINDINGS(containers) {
       .def(
           "create",
           [](Containers& c, const pyb::object& config, const pyb::object& name, const pyb::object& platform) {
-            json cfg = json_arg(config);
-            std::string n = str_arg(name), p = str_arg(platform);
+            json cfg = dind::py::from_python(config);
+            std::string n = opt_str(name), p = opt_str(platform);
             return json_call([&] { return c.create(cfg, n, p); });
           },
           "config"_a, "name"_a = pyb::none(), "platform"_a = pyb::none())
@@ -81,7 +65,7 @@ DIND_BINDINGS(containers) {
       .def(
           "kill",
           [](Containers& c, const std::string& id, const pyb::object& signal) {
-            std::string s = str_arg(signal);
+            std::string s = opt_str(signal);
             pyb::gil_scoped_release release;
             c.kill(id, s);
           },
@@ -95,14 +79,14 @@ DIND_BINDINGS(containers) {
       .def(
           "wait",
           [](Containers& c, const std::string& id, const pyb::object& condition) {
-            std::string cond = str_arg(condition);
+            std::string cond = opt_str(condition);
             return json_call([&] { return c.wait(id, cond); });
           },
           "id"_a, "condition"_a = pyb::none(), "Blocks with no total timeout.")
       .def(
           "begin_wait",
           [](Containers& c, const std::string& id, const pyb::object& condition) {
-            std::string cond = str_arg(condition);
+            std::string cond = opt_str(condition);
             pyb::gil_scoped_release release;
             return std::make_shared<Containers::PendingWait>(c.begin_wait(id, cond));
           },
@@ -110,7 +94,7 @@ DIND_BINDINGS(containers) {
       .def(
           "top",
           [](Containers& c, const std::string& id, const pyb::object& ps_args) {
-            std::string a = str_arg(ps_args);
+            std::string a = opt_str(ps_args);
             return json_call([&] { return c.top(id, a); });
           },
           "id"_a, "ps_args"_a = pyb::none())
@@ -124,14 +108,14 @@ DIND_BINDINGS(containers) {
       .def(
           "update",
           [](Containers& c, const std::string& id, const pyb::object& config) {
-            json cfg = json_arg(config);
+            json cfg = dind::py::from_python(config);
             return json_call([&] { return c.update(id, cfg); });
           },
           "id"_a, "config"_a)
       .def(
           "prune",
           [](Containers& c, const pyb::object& filters) {
-            json f = json_arg(filters);
+            json f = dind::py::from_python(filters);
             return json_call([&] { return c.prune(f); });
           },
           "filters"_a = pyb::none())
@@ -144,7 +128,7 @@ DIND_BINDINGS(containers) {
             o.stdout_ = stdout_;
             o.stderr_ = stderr_;
             o.timestamps = timestamps;
-            o.tail = str_arg(tail);
+            o.tail = opt_str(tail);
             o.since = since;
             o.until = until;
             o.follow = follow;

@@ -1,5 +1,5 @@
 // _core.Images(client): the image endpoints. Progress streams are _core.ImageProgress iterators (dicts, or the
-// lines as bytes); they, the byte streams and the streamed Python bodies come from archive.cpp.
+// lines as bytes); they, the byte streams and the streamed Python bodies come from common.hpp.
 #include "dind/images.hpp"
 
 #include <pybind11/pybind11.h>
@@ -16,66 +16,19 @@
 namespace pyb = pybind11;
 using namespace pybind11::literals;
 
-namespace dind::py {
-// Defined in archive.cpp.
-void with_python_body(const pyb::object& data, const std::string& what, const std::function<void(BodySource)>& call);
-pyb::object wrap_byte_stream(BodyReader r, std::size_t chunk);
-pyb::object wrap_progress(ProgressStream s, bool decode);
-}  // namespace dind::py
-
 namespace {
 
 using dind::py::from_python;
-using dind::py::to_python;
+using dind::py::json_call;
+using dind::py::opt_json;
+using dind::py::opt_str;
+using dind::py::str_list;
+using dind::py::str_map;
+using dind::py::without_gil;
 using nlohmann::json;
 
-std::optional<json> opt_json(const pyb::object& o) {
-  if (o.is_none()) return std::nullopt;
-  return from_python(o);
-}
-
-json filters_arg(const pyb::object& o) {
-  return o.is_none() ? json(nullptr) : from_python(o);
-}
-
-std::string opt_str(const pyb::object& o) {
-  return o.is_none() ? std::string() : pyb::str(o).cast<std::string>();
-}
-
-std::map<std::string, std::string> str_map(const pyb::object& o, const char* what) {
-  std::map<std::string, std::string> m;
-  if (o.is_none()) return m;
-  if (!pyb::isinstance<pyb::dict>(o)) throw pyb::type_error(std::string(what) + " must be a dictionary");
-  for (auto item : o.cast<pyb::dict>()) m[pyb::str(item.first)] = pyb::str(item.second).cast<std::string>();
-  return m;
-}
-
-// A str or a list of str.
-std::vector<std::string> str_list(const pyb::object& o) {
-  std::vector<std::string> v;
-  if (o.is_none()) return v;
-  if (pyb::isinstance<pyb::str>(o)) return {o.cast<std::string>()};
-  for (auto item : o) v.push_back(pyb::str(item).cast<std::string>());
-  return v;
-}
-
 pyb::object progress(const std::function<dind::ProgressStream()>& f, bool decode) {
-  std::optional<dind::ProgressStream> s;
-  {
-    pyb::gil_scoped_release release;
-    s.emplace(f());
-  }
-  return dind::py::wrap_progress(std::move(*s), decode);
-}
-
-template <class F>
-pyb::object json_call(F&& f) {
-  json r;
-  {
-    pyb::gil_scoped_release release;
-    r = f();
-  }
-  return to_python(r);
+  return dind::py::wrap_progress(without_gil(f), decode);
 }
 
 }  // namespace
@@ -86,7 +39,7 @@ DIND_BINDINGS(images) {
       .def(
           "list",
           [](dind::Images& im, bool all, const pyb::object& filters) {
-            json f = filters_arg(filters);
+            json f = from_python(filters);
             return json_call([&] { return im.list(all, f); });
           },
           "all"_a = false, "filters"_a = pyb::none())
@@ -134,7 +87,7 @@ DIND_BINDINGS(images) {
       .def(
           "prune",
           [](dind::Images& im, const pyb::object& filters) {
-            json f = filters_arg(filters);
+            json f = from_python(filters);
             return json_call([&] { return im.prune(f); });
           },
           "filters"_a = pyb::none())
@@ -158,12 +111,7 @@ DIND_BINDINGS(images) {
           "save",
           [](dind::Images& im, const pyb::object& names, std::size_t chunk_size) {
             auto n = str_list(names);
-            std::optional<dind::BodyReader> r;
-            {
-              pyb::gil_scoped_release release;
-              r.emplace(im.save(n));
-            }
-            return dind::py::wrap_byte_stream(std::move(*r), chunk_size);
+            return dind::py::wrap_byte_stream(without_gil([&] { return im.save(n); }), chunk_size);
           },
           "names"_a, "chunk_size"_a = std::size_t{2} << 20, "GET /images/get: the images' tar as a ByteStream.")
       .def(

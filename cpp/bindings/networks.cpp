@@ -15,40 +15,13 @@ namespace {
 namespace pyb = pybind11;
 using namespace pybind11::literals;
 using dind::py::from_python;
-using dind::py::to_python;
+using dind::py::json_call;
+using dind::py::opt_bool;
+using dind::py::opt_str;
+using dind::py::str_list;
+using dind::py::str_map;
+using dind::py::without_gil;
 using nlohmann::json;
-
-// A str → str map from a dict (None: empty). Values that are not strings are sent as their str().
-std::map<std::string, std::string> str_map(const pyb::object& o, const char* what) {
-  std::map<std::string, std::string> m;
-  if (o.is_none()) return m;
-  if (!pyb::isinstance<pyb::dict>(o)) throw pyb::type_error(std::string(what) + " must be a dictionary");
-  for (auto item : o.cast<pyb::dict>()) m[pyb::str(item.first)] = pyb::str(item.second).cast<std::string>();
-  return m;
-}
-
-std::vector<std::string> str_list(const pyb::object& o) {
-  std::vector<std::string> v;
-  if (o.is_none()) return v;
-  if (pyb::isinstance<pyb::str>(o)) return {o.cast<std::string>()};
-  for (auto item : o) v.push_back(pyb::str(item));
-  return v;
-}
-
-std::optional<bool> opt_bool(const pyb::object& o) {
-  if (o.is_none()) return std::nullopt;
-  return o.cast<bool>();
-}
-
-std::string opt_str(const pyb::object& o) {
-  return o.is_none() ? std::string() : pyb::str(o).cast<std::string>();
-}
-
-template <class F>
-auto without_gil(F&& f) {
-  pyb::gil_scoped_release release;
-  return f();
-}
 
 }  // namespace
 
@@ -71,8 +44,7 @@ DIND_BINDINGS(networks) {
             c.attachable = opt_bool(attachable);
             c.scope = opt_str(scope);
             c.ingress = opt_bool(ingress);
-            json r = without_gil([&] { return n.create(name, c); });
-            return to_python(r);
+            return json_call([&] { return n.create(name, c); });
           },
           "name"_a, "driver"_a = pyb::none(), "options"_a = pyb::none(), "ipam"_a = pyb::none(),
           "check_duplicate"_a = pyb::none(), "internal"_a = false, "labels"_a = pyb::none(), "enable_ipv6"_a = false,
@@ -82,8 +54,7 @@ DIND_BINDINGS(networks) {
           "create_body",
           [](dind::Networks& n, const pyb::object& body) {
             json b = from_python(body);
-            json r = without_gil([&] { return n.create(b); });
-            return to_python(r);
+            return json_call([&] { return n.create(b); });
           },
           "body"_a, "POST /networks/create with the whole JSON body (a dict with 'Name').")
       .def(
@@ -91,16 +62,14 @@ DIND_BINDINGS(networks) {
           [](dind::Networks& n, const std::string& id, const pyb::object& verbose, const pyb::object& scope) {
             auto v = opt_bool(verbose);
             std::string s = opt_str(scope);
-            json r = without_gil([&] { return n.inspect(id, v, s); });
-            return to_python(r);
+            return json_call([&] { return n.inspect(id, v, s); });
           },
           "id"_a, "verbose"_a = pyb::none(), "scope"_a = pyb::none(), "GET /networks/{id}.")
       .def(
           "list",
           [](dind::Networks& n, const pyb::object& filters) {
             json f = from_python(filters);
-            json r = without_gil([&] { return n.list(f); });
-            return to_python(r);
+            return json_call([&] { return n.list(f); });
           },
           "filters"_a = pyb::none(), "GET /networks; filters in docker-py's shape ({'label': ['k=v'], ...}).")
       .def(
@@ -116,10 +85,7 @@ DIND_BINDINGS(networks) {
             e.link_local_ips = str_list(link_local_ips);
             e.driver_opt = str_map(driver_opt, "driver_opt");
             e.mac_address = opt_str(mac_address);
-            without_gil([&] {
-              n.connect(net, container, e);
-              return 0;
-            });
+            without_gil([&] { n.connect(net, container, e); });
           },
           "net"_a, "container"_a, "aliases"_a = pyb::none(), "links"_a = pyb::none(), "ipv4_address"_a = pyb::none(),
           "ipv6_address"_a = pyb::none(), "link_local_ips"_a = pyb::none(), "driver_opt"_a = pyb::none(),
@@ -127,27 +93,17 @@ DIND_BINDINGS(networks) {
       .def(
           "disconnect",
           [](dind::Networks& n, const std::string& net, const std::string& container, bool force) {
-            without_gil([&] {
-              n.disconnect(net, container, force);
-              return 0;
-            });
+            without_gil([&] { n.disconnect(net, container, force); });
           },
           "net"_a, "container"_a, "force"_a = false, "POST /networks/{net}/disconnect.")
       .def(
-          "remove",
-          [](dind::Networks& n, const std::string& id) {
-            without_gil([&] {
-              n.remove(id);
-              return 0;
-            });
-          },
-          "id"_a, "DELETE /networks/{id}.")
+          "remove", [](dind::Networks& n, const std::string& id) { without_gil([&] { n.remove(id); }); }, "id"_a,
+          "DELETE /networks/{id}.")
       .def(
           "prune",
           [](dind::Networks& n, const pyb::object& filters) {
             json f = from_python(filters);
-            json r = without_gil([&] { return n.prune(f); });
-            return to_python(r);
+            return json_call([&] { return n.prune(f); });
           },
           "filters"_a = pyb::none(), "POST /networks/prune; returns {'NetworksDeleted': [...]}.");
 }

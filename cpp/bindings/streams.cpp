@@ -12,7 +12,6 @@
 
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <csignal>
 #include <exception>
 #include <functional>
@@ -31,114 +30,9 @@ using namespace pybind11::literals;
 
 namespace {
 
-// One helper thread that runs blocking jobs one at a time for a stream, while the caller waits in 100 ms slices
-// and takes the GIL between them to let Python run its signal handlers. The fallback of blocking().
-class Worker {
- public:
-  Worker() = default;
-  Worker(const Worker&) = delete;
-  Worker& operator=(const Worker&) = delete;
-  ~Worker() { stop(); }
-
-  // Queues `job` (the worker must be idle). GIL: any.
-  void submit(std::function<void()> job) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
-    job_ = std::move(job);
-    busy_ = true;
-    error_ = nullptr;
-    cv_.notify_all();
-  }
-  bool busy() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return busy_;
-  }
-
-  // Waits for the job with the GIL released (call with it held). A pending signal whose handler raises (Ctrl-C)
-  // calls `cancel`, waits for the job to give up and throws error_already_set; a job's exception is rethrown.
-  void wait(const std::function<void()>& cancel) {
-    bool interrupted = false;
-    std::exception_ptr error;
-    {
-      // Fast path: the chunk read ahead is already there; no need to let go of the GIL.
-      std::unique_lock<std::mutex> lock(mu_);
-      if (!busy_) {
-        error = std::exchange(error_, nullptr);
-        lock.unlock();
-        if (error) std::rethrow_exception(error);
-        return;
-      }
-    }
-    {
-      py::gil_scoped_release release;
-      std::unique_lock<std::mutex> lock(mu_);
-      while (busy_) {
-        if (cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return !busy_; })) break;
-        lock.unlock();
-        {
-          py::gil_scoped_acquire acquire;
-          if (PyErr_CheckSignals() != 0) interrupted = true;
-        }
-        lock.lock();
-        if (interrupted) {
-          lock.unlock();
-          cancel();
-          lock.lock();
-          cv_.wait(lock, [this] { return !busy_; });
-          break;
-        }
-      }
-      error = std::exchange(error_, nullptr);
-    }
-    if (interrupted) throw py::error_already_set();
-    if (error) std::rethrow_exception(error);
-  }
-
-  // Runs `job` on the worker and waits for it (interruptibly).
-  void run(std::function<void()> job, const std::function<void()>& cancel) {
-    submit(std::move(job));
-    wait(cancel);
-  }
-
-  void stop() noexcept {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      quit_ = true;
-      cv_.notify_all();
-    }
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  void loop() {
-    std::unique_lock<std::mutex> lock(mu_);
-    for (;;) {
-      cv_.wait(lock, [this] { return quit_ || job_; });
-      if (!job_) return;
-      auto job = std::move(job_);
-      job_ = nullptr;
-      lock.unlock();
-      std::exception_ptr e;
-      try {
-        job();
-      } catch (...) {
-        e = std::current_exception();
-      }
-      lock.lock();
-      error_ = e;
-      busy_ = false;
-      cv_.notify_all();
-    }
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::function<void()> job_;
-  bool busy_ = false;
-  bool quit_ = false;
-  std::exception_ptr error_;
-  std::thread thread_;
-};
+using dind::py::json_call;
+using dind::py::without_gil;
+using dind::py::Worker;  // the fallback of blocking()
 
 // Ctrl-C while the main thread blocks in a read, without a thread hop per read: while it reads, a pipe is
 // Python's signal wakeup fd (Python's C-level handler writes the signal number there), and a watcher thread
@@ -264,6 +158,11 @@ py::bytes to_bytes(const std::string& s) {
   return py::bytes(s.data(), s.size());
 }
 
+std::optional<dind::Clock::duration> seconds_opt(const std::optional<double>& s) {
+  if (!s) return std::nullopt;
+  return std::chrono::duration_cast<dind::Clock::duration>(std::chrono::duration<double>(*s));
+}
+
 enum class Mode { bytes, demux, frames };
 
 Mode parse_mode(const std::string& m) {
@@ -346,13 +245,7 @@ class OutputStream {
   }
   void close() noexcept { reader_.close(); }  // any thread, no lock: it must reach a blocked reader
   void set_mode(const std::string& m) { mode_ = parse_mode(m); }
-  void set_idle_timeout(std::optional<double> seconds) {
-    if (seconds)
-      reader_.set_idle_timeout(
-          std::chrono::duration_cast<dind::Clock::duration>(std::chrono::duration<double>(*seconds)));
-    else
-      reader_.set_idle_timeout(std::nullopt);
-  }
+  void set_idle_timeout(std::optional<double> seconds) { reader_.set_idle_timeout(seconds_opt(seconds)); }
   bool tty() const { return reader_.tty(); }
   bool duplex() const { return reader_.duplex(); }
   bool closed() const { return reader_.closed(); }
@@ -421,13 +314,7 @@ class JsonLines {
     return decode_ ? dind::py::to_python(value) : py::object(to_bytes(line));
   }
   void close() noexcept { stream_.close(); }
-  void set_idle_timeout(std::optional<double> seconds) {
-    if (seconds)
-      stream_.set_idle_timeout(
-          std::chrono::duration_cast<dind::Clock::duration>(std::chrono::duration<double>(*seconds)));
-    else
-      stream_.set_idle_timeout(std::nullopt);
-  }
+  void set_idle_timeout(std::optional<double> seconds) { stream_.set_idle_timeout(seconds_opt(seconds)); }
   const std::string& context() const { return stream_.context(); }
 
  private:
@@ -439,11 +326,6 @@ class JsonLines {
   std::mutex use_mu_;
   bool ended_ = false;
 };
-
-std::optional<dind::Clock::duration> seconds_opt(const std::optional<double>& s) {
-  if (!s) return std::nullopt;
-  return std::chrono::duration_cast<dind::Clock::duration>(std::chrono::duration<double>(*s));
-}
 
 // A "since"/"until" argument: int/float seconds, or a string passed as is (RFC 3339, Go duration).
 std::optional<std::string> time_arg(const py::object& v) {
@@ -463,12 +345,10 @@ struct Streams {
 
 DIND_BINDINGS(streams) {
   main_thread_id = py::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
-  py::class_<OutputStream>(m, "OutputStream",
-                           "Container output (logs, attach, exec). Iterate for chunks; read_all() for everything. "
-                           "close() from any thread ends a blocked read.")
-      .def(
-          "__iter__", [](OutputStream& s) -> OutputStream& { return s; }, py::return_value_policy::reference)
-      .def("__next__", &OutputStream::next)
+  py::class_<OutputStream> output(m, "OutputStream",
+                                  "Container output (logs, attach, exec). Iterate for chunks; read_all() for "
+                                  "everything. close() from any thread ends a blocked read.");
+  dind::py::def_stream_protocol(output)
       .def("read_all", &OutputStream::read_all, "demux"_a = false)
       .def("read", &OutputStream::read, "n"_a = -1)
       .def("write", &OutputStream::write, "data"_a)
@@ -479,27 +359,14 @@ DIND_BINDINGS(streams) {
       .def_property_readonly("tty", &OutputStream::tty)
       .def_property_readonly("duplex", &OutputStream::duplex)
       .def_property_readonly("closed", &OutputStream::closed)
-      .def_property_readonly("context", &OutputStream::context)
-      .def(
-          "__enter__", [](OutputStream& s) -> OutputStream& { return s; }, py::return_value_policy::reference)
-      .def("__exit__", [](OutputStream& s, py::args) {
-        s.close();
-        return false;
-      });
+      .def_property_readonly("context", &OutputStream::context);
 
-  py::class_<JsonLines>(m, "JsonLines", "A JSON-lines stream (events, stats): dicts when decoding, else bytes lines.")
-      .def(
-          "__iter__", [](JsonLines& s) -> JsonLines& { return s; }, py::return_value_policy::reference)
-      .def("__next__", &JsonLines::next)
+  py::class_<JsonLines> json_lines(m, "JsonLines",
+                                   "A JSON-lines stream (events, stats): dicts when decoding, else bytes lines.");
+  dind::py::def_stream_protocol(json_lines)
       .def("close", &JsonLines::close)
       .def("set_idle_timeout", &JsonLines::set_idle_timeout, "seconds"_a)
-      .def_property_readonly("context", &JsonLines::context)
-      .def(
-          "__enter__", [](JsonLines& s) -> JsonLines& { return s; }, py::return_value_policy::reference)
-      .def("__exit__", [](JsonLines& s, py::args) {
-        s.close();
-        return false;
-      });
+      .def_property_readonly("context", &JsonLines::context);
 
   py::class_<Streams>(m, "Streams", "Streaming endpoints: logs, attach, exec, stats, events.")
       .def(py::init([](const dind::Client& c) { return Streams{c}; }), "client"_a)
@@ -519,12 +386,8 @@ DIND_BINDINGS(streams) {
             o.tty = tty;
             o.idle_timeout = seconds_opt(idle_timeout);
             const Mode md = parse_mode(mode);
-            std::optional<dind::FrameReader> r;
-            {
-              py::gil_scoped_release release;
-              r.emplace(dind::ContainerStreams(s.client).logs(id, o));
-            }
-            return std::make_unique<OutputStream>(std::move(*r), md);
+            return std::make_unique<OutputStream>(
+                without_gil([&] { return dind::ContainerStreams(s.client).logs(id, o); }), md);
           },
           "id"_a, "stdout"_a = true, "stderr"_a = true, "follow"_a = false, "timestamps"_a = false, "tail"_a = "all",
           "since"_a = py::none(), "until"_a = py::none(), "tty"_a = py::none(), "mode"_a = "bytes",
@@ -544,35 +407,22 @@ DIND_BINDINGS(streams) {
             o.tty = tty;
             o.idle_timeout = seconds_opt(idle_timeout);
             const Mode md = parse_mode(mode);
-            std::optional<dind::FrameReader> r;
-            {
-              py::gil_scoped_release release;
-              r.emplace(dind::ContainerStreams(s.client).attach(id, o));
-            }
-            return std::make_unique<OutputStream>(std::move(*r), md);
+            return std::make_unique<OutputStream>(
+                without_gil([&] { return dind::ContainerStreams(s.client).attach(id, o); }), md);
           },
           "id"_a, "stdin"_a = false, "stdout"_a = true, "stderr"_a = true, "logs"_a = false, "stream"_a = true,
           "detach_keys"_a = py::none(), "tty"_a = py::none(), "mode"_a = "bytes", "idle_timeout"_a = py::none())
       .def(
           "stats",
           [](Streams& s, const std::string& id, bool decode, bool one_shot) {
-            std::optional<dind::JsonStream> j;
-            {
-              py::gil_scoped_release release;
-              j.emplace(dind::ContainerStreams(s.client).stats(id, one_shot));
-            }
-            return std::make_unique<JsonLines>(std::move(*j), decode);
+            return std::make_unique<JsonLines>(
+                without_gil([&] { return dind::ContainerStreams(s.client).stats(id, one_shot); }), decode);
           },
           "id"_a, "decode"_a = false, "one_shot"_a = false)
       .def(
           "stats_once",
           [](Streams& s, const std::string& id, bool one_shot) {
-            nlohmann::json j;
-            {
-              py::gil_scoped_release release;
-              j = dind::ContainerStreams(s.client).stats_once(id, one_shot);
-            }
-            return dind::py::to_python(j);
+            return json_call([&] { return dind::ContainerStreams(s.client).stats_once(id, one_shot); });
           },
           "id"_a, "one_shot"_a = false)
       .def(
@@ -591,12 +441,7 @@ DIND_BINDINGS(streams) {
             o.until = time_arg(until);
             if (!filters.is_none()) o.filters = dind::py::from_python(filters);
             o.idle_timeout = seconds_opt(idle_timeout);
-            std::optional<dind::JsonStream> j;
-            {
-              py::gil_scoped_release release;
-              j.emplace(dind::Events(s.client).stream(o));
-            }
-            return std::make_unique<JsonLines>(std::move(*j), decode);
+            return std::make_unique<JsonLines>(without_gil([&] { return dind::Events(s.client).stream(o); }), decode);
           },
           "since"_a = py::none(), "until"_a = py::none(), "filters"_a = py::none(), "decode"_a = false,
           "idle_timeout"_a = py::none())
@@ -628,12 +473,8 @@ DIND_BINDINGS(streams) {
           [](Streams& s, const std::string& exec_id, std::optional<bool> tty, const std::string& mode,
              std::optional<double> idle_timeout) {
             const Mode md = parse_mode(mode);
-            std::optional<dind::FrameReader> r;
-            {
-              py::gil_scoped_release release;
-              r.emplace(dind::Exec(s.client).start(exec_id, tty, seconds_opt(idle_timeout)));
-            }
-            return std::make_unique<OutputStream>(std::move(*r), md);
+            return std::make_unique<OutputStream>(
+                without_gil([&] { return dind::Exec(s.client).start(exec_id, tty, seconds_opt(idle_timeout)); }), md);
           },
           "exec_id"_a, "tty"_a = py::none(), "mode"_a = "bytes", "idle_timeout"_a = py::none())
       .def(
@@ -646,12 +487,7 @@ DIND_BINDINGS(streams) {
       .def(
           "exec_inspect",
           [](Streams& s, const std::string& exec_id) {
-            nlohmann::json j;
-            {
-              py::gil_scoped_release release;
-              j = dind::Exec(s.client).inspect(exec_id);
-            }
-            return dind::py::to_python(j);
+            return json_call([&] { return dind::Exec(s.client).inspect(exec_id); });
           },
           "exec_id"_a)
       .def(

@@ -11,20 +11,10 @@ namespace {
 namespace pyb = pybind11;
 using namespace pybind11::literals;
 using dind::py::from_python;
-using dind::py::to_python;
+using dind::py::json_call;
+using dind::py::opt_str;
+using dind::py::str_map;
 using nlohmann::json;
-
-std::map<std::string, std::string> str_map(const pyb::object& o, const char* what) {
-  std::map<std::string, std::string> m;
-  if (o.is_none()) return m;
-  if (!pyb::isinstance<pyb::dict>(o)) throw pyb::type_error(std::string(what) + " must be a dictionary");
-  for (auto item : o.cast<pyb::dict>()) m[pyb::str(item.first)] = pyb::str(item.second).cast<std::string>();
-  return m;
-}
-
-std::string opt_str(const pyb::object& o) {
-  return o.is_none() ? std::string() : pyb::str(o).cast<std::string>();
-}
 
 }  // namespace
 
@@ -38,36 +28,19 @@ DIND_BINDINGS(volumes) {
             std::string n = opt_str(name), d = opt_str(driver);
             auto o = str_map(driver_opts, "driver_opts");
             auto l = str_map(labels, "labels");
-            json r;
-            {
-              pyb::gil_scoped_release release;
-              r = v.create(n, d, o, l);
-            }
-            return to_python(r);
+            return json_call([&] { return v.create(n, d, o, l); });
           },
           "name"_a = pyb::none(), "driver"_a = pyb::none(), "driver_opts"_a = pyb::none(), "labels"_a = pyb::none(),
           "POST /volumes/create; returns the volume.")
       .def(
           "inspect",
-          [](dind::Volumes& v, const std::string& name) {
-            json r;
-            {
-              pyb::gil_scoped_release release;
-              r = v.inspect(name);
-            }
-            return to_python(r);
-          },
+          [](dind::Volumes& v, const std::string& name) { return json_call([&] { return v.inspect(name); }); },
           "name"_a, "GET /volumes/{name}.")
       .def(
           "list",
           [](dind::Volumes& v, const pyb::object& filters) {
             json f = from_python(filters);
-            json r;
-            {
-              pyb::gil_scoped_release release;
-              r = v.list(f);
-            }
-            return to_python(r);
+            return json_call([&] { return v.list(f); });
           },
           "filters"_a = pyb::none(), "GET /volumes; returns {'Volumes': [...] or None, 'Warnings': ...}.")
       .def("remove", &dind::Volumes::remove, "name"_a, "force"_a = false, pyb::call_guard<pyb::gil_scoped_release>(),
@@ -76,12 +49,7 @@ DIND_BINDINGS(volumes) {
           "prune",
           [](dind::Volumes& v, const pyb::object& filters) {
             json f = from_python(filters);
-            json r;
-            {
-              pyb::gil_scoped_release release;
-              r = v.prune(f);
-            }
-            return to_python(r);
+            return json_call([&] { return v.prune(f); });
           },
           "filters"_a = pyb::none(), "POST /volumes/prune; returns {'VolumesDeleted': [...], 'SpaceReclaimed': n}.");
 }
