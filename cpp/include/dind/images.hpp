@@ -14,6 +14,7 @@
 
 #include "dind/archive.hpp"
 #include "dind/client.hpp"
+#include "dind/filters.hpp"  // encode_filters(): list() and prune() take its shapes
 #include "dind/http.hpp"
 #include "dind/jsonlines.hpp"
 
@@ -137,7 +138,5 @@ class Images {
 
 // "registry:5000/name:tag" → ("registry:5000/name", "tag"); "name@sha256:..." → ("name", "sha256:..."); no tag → "".
 std::pair<std::string, std::string> parse_repository_tag(const std::string& name);
-// docker-py's filter shapes → the engine's JSON ({"key": ["v", ...]}); a string passes through; null → "".
-std::string encode_filters(const nlohmann::json& filters);
 
 }  // namespace dind

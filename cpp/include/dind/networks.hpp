@@ -54,7 +54,7 @@ class Networks {
   // GET /networks/{id} (id, name or a unique id prefix); NotFound if absent.
   nlohmann::json inspect(const std::string& id, std::optional<bool> verbose = std::nullopt,
                          const std::string& scope = {});
-  // GET /networks → an array; `filters` as dind::encode_filters() (images.hpp) takes them (null or {}: all).
+  // GET /networks → an array; `filters` as dind::encode_filters() (filters.hpp) takes them (null or {}: all).
   nlohmann::json list(const nlohmann::json& filters = nullptr);
   // POST /networks/{id}/connect.
   void connect(const std::string& network, const std::string& container, const NetworkEndpoint& endpoint = {});

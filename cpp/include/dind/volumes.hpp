@@ -19,7 +19,7 @@ class Volumes {
                         const std::map<std::string, std::string>& labels = {});
   // GET /volumes/{name}; NotFound if absent.
   nlohmann::json inspect(const std::string& name);
-  // GET /volumes → {"Volumes": [...] or null, "Warnings": ...}; filters as dind::encode_filters() (images.hpp) takes
+  // GET /volumes → {"Volumes": [...] or null, "Warnings": ...}; filters as dind::encode_filters() (filters.hpp) takes
   // them.
   nlohmann::json list(const nlohmann::json& filters = nullptr);
   // DELETE /volumes/{name}; Conflict while a container uses it.

@@ -5,6 +5,7 @@
 
 #include "dind/demux.hpp"
 #include "dind/errors.hpp"
+#include "dind/filters.hpp"
 #include "dind/http.hpp"
 
 namespace dind {
@@ -22,34 +23,9 @@ const char* flag(bool b) {
   return b ? "1" : "0";
 }
 
-// docker-py's filter shape → the API's JSON: scalar values become one-element lists of strings, bools "true"/"false";
-// the API's own map form ({"label": {"a=b": true}}) passes through.
-std::string encode_list_filters(const json& filters) {
-  if (!filters.is_object()) throw Error("container filters must be a JSON object, got: " + filters.dump());
-  auto as_string = [](const json& v) -> std::string {
-    if (v.is_string()) return v.get<std::string>();
-    if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
-    return v.dump();
-  };
-  json out = json::object();
-  for (const auto& [key, value] : filters.items()) {
-    if (value.is_null()) continue;
-    if (value.is_object()) {
-      out[key] = value;
-    } else if (value.is_array()) {
-      json list = json::array();
-      for (const auto& v : value) list.push_back(as_string(v));
-      out[key] = std::move(list);
-    } else {
-      out[key] = json::array({as_string(value)});
-    }
-  }
-  return out.dump();
-}
-
 void add_filters(Query& q, const json& filters) {
   if (filters.is_null() || (filters.is_object() && filters.empty())) return;
-  q.emplace_back("filters", encode_list_filters(filters));
+  q.emplace_back("filters", encode_filters(filters));
 }
 
 json parse_body(const Response& r, const Client& c, std::string_view method, const std::string& path) {

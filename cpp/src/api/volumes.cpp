@@ -1,7 +1,7 @@
 #include "dind/volumes.hpp"
 
 #include "dind/errors.hpp"
-#include "dind/images.hpp"  // encode_filters
+#include "dind/filters.hpp"
 
 namespace dind {
 
