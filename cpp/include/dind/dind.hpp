@@ -10,6 +10,7 @@
 #include "dind/errors.hpp"
 #include "dind/events.hpp"
 #include "dind/exec.hpp"
+#include "dind/filters.hpp"
 #include "dind/images.hpp"
 #include "dind/job.hpp"
 #include "dind/networks.hpp"
