@@ -46,7 +46,7 @@ def main() -> None:
         t = time.perf_counter()
     finally:
         d.close()
-    step(f"tear it down (container, volumes, certs)", t)
+    step("tear it down (container, volumes, certs)", t)
 
     print(out.decode().rstrip())
     print(f"ping over mutual TLS: median {statistics.median(pings) * 1e6:.0f} µs (100 pings)")
