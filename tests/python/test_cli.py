@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import os
 import pty
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,60 +19,12 @@ from typing import Dict, Iterator, List
 import pytest
 
 import dind
-from dind import errors
 from dind.cli import export_lines, parse_duration
+from helpers import exists as _exists, exports as _exports, outer as _outer, purge as _purge
+from helpers import volume_exists as _volume_exists, volumes_of as _volumes_of
 
 DIND_IMAGE = "dind-offline:latest"
 TIMEOUT = 300  # a safety net for a hung command, not a performance bound
-
-
-def _outer() -> dind.Client:
-    return dind.Client("unix:///var/run/docker.sock")
-
-
-def _purge(session: str) -> List[str]:
-    outer = _outer()
-    removed = []
-    for c in outer.containers.list(all=True, filters={"label": [f"dind.session={session}"]}):
-        certs = c.labels.get("dind.cert-path", "")
-        try:
-            c.remove(force=True, v=True)
-        except errors.NotFound:
-            pass
-        if certs and "dind-" in certs:
-            shutil.rmtree(certs, ignore_errors=True)
-        removed.append(c.name)
-    return removed
-
-
-def _exists(name: str) -> bool:
-    try:
-        _outer().containers.get(name)
-        return True
-    except errors.NotFound:
-        return False
-
-
-def _volumes_of(name: str) -> List[str]:
-    info = _outer().containers.get(name).attrs
-    return [m["Name"] for m in info.get("Mounts", []) if m.get("Type") == "volume"]
-
-
-def _volume_exists(volume: str) -> bool:
-    try:
-        _outer().volumes.get(volume)
-        return True
-    except errors.NotFound:
-        return False
-
-
-def _exports(text: str) -> Dict[str, str]:
-    env = {}
-    for line in text.splitlines():
-        if line.startswith("export "):
-            key, _, value = line[len("export "):].partition("=")
-            env[key] = value
-    return env
 
 
 def _wait_for(predicate, what: str, proc: "subprocess.Popen | None" = None) -> None:

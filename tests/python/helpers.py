@@ -1,0 +1,58 @@
+"""Helpers shared by the tests that drive dind from outside (CLI, pytest plugin): what is on the engine."""
+from __future__ import annotations
+
+import shutil
+from typing import Dict, List
+
+import dind
+from dind import errors
+
+
+def outer() -> dind.Client:
+    return dind.Client("unix:///var/run/docker.sock")
+
+
+def purge(session: str) -> List[str]:
+    """Removes every container (with volumes) of a session and the cert dirs they name; returns their names."""
+    removed = []
+    for c in outer().containers.list(all=True, filters={"label": [f"dind.session={session}"]}):
+        certs = c.labels.get("dind.cert-path", "")
+        try:
+            c.remove(force=True, v=True)
+        except errors.NotFound:
+            pass
+        if certs and "dind-" in certs:
+            shutil.rmtree(certs, ignore_errors=True)
+        removed.append(c.name)
+    return removed
+
+
+def exists(name: str) -> bool:
+    try:
+        outer().containers.get(name)
+        return True
+    except errors.NotFound:
+        return False
+
+
+def volumes_of(name: str) -> List[str]:
+    info = outer().containers.get(name).attrs
+    return [m["Name"] for m in info.get("Mounts", []) if m.get("Type") == "volume"]
+
+
+def volume_exists(volume: str) -> bool:
+    try:
+        outer().volumes.get(volume)
+        return True
+    except errors.NotFound:
+        return False
+
+
+def exports(text: str) -> Dict[str, str]:
+    """``export K=V`` lines of a command's output → dict (values are shell-quoted only when needed; ours never are)."""
+    env = {}
+    for line in text.splitlines():
+        if line.startswith("export "):
+            key, _, value = line[len("export "):].partition("=")
+            env[key] = value.strip("'")
+    return env
