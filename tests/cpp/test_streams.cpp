@@ -21,6 +21,7 @@
 #include "dind/exec.hpp"
 #include "dind/frames.hpp"
 #include "dind/streams.hpp"
+#include "fake_server.hpp"
 
 using namespace std::chrono_literals;
 
@@ -28,86 +29,34 @@ namespace {
 
 // ---- fake server ----------------------------------------------------------------------------------------------
 
-// Listens on a fresh unix socket; each connection runs `handler(fd, request head)` on its own thread.
+// The fake server of fake_server.hpp, recording each request line; `handler(fd, request head)` per connection.
 class Fake {
  public:
-  explicit Fake(std::function<void(int, const std::string&)> handler) : handler_(std::move(handler)) {
-    static std::atomic<int> n{0};
-    path_ = "/tmp/dind-p2-streams-" + std::to_string(::getpid()) + "-" + std::to_string(n++) + ".sock";
-    ::unlink(path_.c_str());
-    lfd_ = ::socket(AF_UNIX, SOCK_STREAM, 0);
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path_.c_str());
-    if (::bind(lfd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(lfd_, 8) != 0)
-      throw std::runtime_error("fake server: cannot listen on " + path_);
-    accept_ = std::thread([this] {
-      while (!stop_) {
-        pollfd p{lfd_, POLLIN, 0};
-        if (::poll(&p, 1, 20) <= 0) continue;
-        int fd = ::accept(lfd_, nullptr, nullptr);
-        if (fd < 0) continue;
-        std::lock_guard<std::mutex> lock(mu_);
-        conns_.emplace_back([this, fd] {
-          std::string head = read_head(fd);
+  explicit Fake(std::function<void(int, const std::string&)> handler)
+      : server_([this, handler = std::move(handler)](int fd) {
+          std::string head = read_request(fd);
           {
-            std::lock_guard<std::mutex> l(mu_);
-            requests.push_back(head.substr(0, head.find("\r\n")));
+            std::lock_guard<std::mutex> lock(mu_);
+            requests_.push_back(head.substr(0, head.find("\r\n")));
           }
-          if (!head.empty()) handler_(fd, head);
-          ::close(fd);
-        });
-      }
-    });
-  }
-  ~Fake() {
-    stop_ = true;
-    accept_.join();
-    for (auto& t : conns_) t.join();
-    ::close(lfd_);
-    ::unlink(path_.c_str());
-  }
+          if (!head.empty()) handler(fd, head);
+        }) {}
   dind::Client client(const char* version) const {
-    auto cfg = dind::ClientConfig::from_url("unix://" + path_);
+    auto cfg = dind::ClientConfig::from_url(server_.url());
     cfg.version = version;
     cfg.timeout = std::chrono::milliseconds(10000);
     return dind::Client(cfg);
   }
   std::vector<std::string> request_lines() {
     std::lock_guard<std::mutex> lock(mu_);
-    return requests;
+    return requests_;
   }
 
  private:
-  static std::string read_head(int fd) {
-    std::string data;
-    char c[4096];
-    while (data.find("\r\n\r\n") == std::string::npos) {
-      ssize_t n = ::recv(fd, c, sizeof c, 0);
-      if (n <= 0) return {};
-      data.append(c, static_cast<std::size_t>(n));
-    }
-    return data;
-  }
-
-  std::function<void(int, const std::string&)> handler_;
-  std::string path_;
-  int lfd_ = -1;
-  std::atomic<bool> stop_{false};
-  std::thread accept_;
   std::mutex mu_;
-  std::vector<std::thread> conns_;
-  std::vector<std::string> requests;
+  std::vector<std::string> requests_;
+  FakeServer server_;  // last: destroyed first, so its threads are joined before what they use goes
 };
-
-void put(int fd, const std::string& s) {
-  std::size_t off = 0;
-  while (off < s.size()) {
-    ssize_t n = ::send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) return;
-    off += static_cast<std::size_t>(n);
-  }
-}
 
 std::string frame(int stream, const std::string& payload) {
   std::string h(8, '\0');
@@ -144,8 +93,8 @@ void hold(int fd, std::chrono::milliseconds at_most = 10000ms) {
 
 TEST(FakeStreams, DaemonErrorFrameIsStreamError) {
   Fake server([](int fd, const std::string&) {
-    put(fd, chunked_head(dind::kRawStreamType) + chunk(frame(1, "partial output\n")) +
-                chunk(frame(3, "error from daemon: something broke\n")) + "0\r\n\r\n");
+    send_all(fd, chunked_head(dind::kRawStreamType) + chunk(frame(1, "partial output\n")) +
+                     chunk(frame(3, "error from daemon: something broke\n")) + "0\r\n\r\n");
   });
   dind::LogsOptions o;
   o.tty = false;
@@ -166,7 +115,7 @@ TEST(FakeStreams, DaemonErrorFrameIsStreamError) {
 TEST(FakeStreams, DropInsideFrameIsAnError) {
   Fake server([](int fd, const std::string&) {
     const std::string f = frame(1, std::string(1000, 'x'));
-    put(fd, chunked_head(dind::kRawStreamType) + chunk(f.substr(0, 300)));  // then the daemon dies
+    send_all(fd, chunked_head(dind::kRawStreamType) + chunk(f.substr(0, 300)));  // then the daemon dies
   });
   dind::LogsOptions o;
   o.tty = false;
@@ -177,8 +126,8 @@ TEST(FakeStreams, DropInsideFrameIsAnError) {
 TEST(FakeStreams, HijackedDropInsideFrameIsStreamError) {
   Fake server([](int fd, const std::string&) {
     const std::string f = frame(2, std::string(1000, 'x'));
-    put(fd, "HTTP/1.1 101 UPGRADED\r\nContent-Type: " + std::string(dind::kRawStreamType) +
-                "\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n" + f.substr(0, 500));
+    send_all(fd, "HTTP/1.1 101 UPGRADED\r\nContent-Type: " + std::string(dind::kRawStreamType) +
+                     "\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n" + f.substr(0, 500));
   });
   auto out = dind::Exec(server.client("1.41")).start("e1", false);
   EXPECT_THROW(out.read_all_split(), dind::StreamError);
@@ -186,8 +135,8 @@ TEST(FakeStreams, HijackedDropInsideFrameIsStreamError) {
 
 TEST(FakeStreams, EventsDropMidStreamIsAnErrorNotAHang) {
   Fake server([](int fd, const std::string&) {
-    put(fd, chunked_head("application/json") + chunk("{\"Type\":\"container\",\"Action\":\"start\"}\n") +
-                chunk("{\"Type\":\"cont"));
+    send_all(fd, chunked_head("application/json") + chunk("{\"Type\":\"container\",\"Action\":\"start\"}\n") +
+                     chunk("{\"Type\":\"cont"));
   });
   auto events = dind::Events(server.client("1.41")).stream();
   nlohmann::json ev;
@@ -202,12 +151,12 @@ TEST(FakeStreams, ContentTypeDecidesOnNewerApis) {
   const std::string tty_bytes = std::string("\x01\x00\x00\x00\x00\x00\x00\x03", 8) + "abc\r\n";
   Fake server([&](int fd, const std::string& head) {
     if (head.find("/containers/tty/logs") != std::string::npos)
-      put(fd, chunked_head(dind::kRawStreamType) + chunk(tty_bytes) + "0\r\n\r\n");
+      send_all(fd, chunked_head(dind::kRawStreamType) + chunk(tty_bytes) + "0\r\n\r\n");
     else if (head.find("/containers/mux/logs") != std::string::npos)
-      put(fd, chunked_head(std::string(dind::kMultiplexedStreamType)) + chunk(frame(1, "out")) +
-                  chunk(frame(2, "err")) + "0\r\n\r\n");
+      send_all(fd, chunked_head(std::string(dind::kMultiplexedStreamType)) + chunk(frame(1, "out")) +
+                       chunk(frame(2, "err")) + "0\r\n\r\n");
     else
-      put(fd, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
+      send_all(fd, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
   });
   dind::ContainerStreams streams(server.client("1.43"));
   auto raw = streams.logs("tty");
@@ -225,10 +174,10 @@ TEST(FakeStreams, OlderApiAsksTheContainersTtyFlag) {
   Fake server([&](int fd, const std::string& head) {
     if (head.find("/containers/t1/json") != std::string::npos) {
       const std::string body = R"({"Id":"t1","Config":{"Tty":true}})";
-      put(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-                  "\r\n\r\n" + body);
+      send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                       std::to_string(body.size()) + "\r\n\r\n" + body);
     } else {
-      put(fd, chunked_head(dind::kRawStreamType) + chunk(std::string("\x02\x00\x00\x00hi", 6)) + "0\r\n\r\n");
+      send_all(fd, chunked_head(dind::kRawStreamType) + chunk(std::string("\x02\x00\x00\x00hi", 6)) + "0\r\n\r\n");
     }
   });
   auto logs = dind::ContainerStreams(server.client("1.41")).logs("t1");
@@ -239,10 +188,10 @@ TEST(FakeStreams, OlderApiAsksTheContainersTtyFlag) {
 TEST(FakeStreams, BytesThatCameWithThe101HeadAreNotLost) {
   Fake server([](int fd, const std::string&) {
     // The head and the first frames in one write, as a fast daemon does.
-    put(fd, "HTTP/1.1 101 UPGRADED\r\nContent-Type: " + std::string(dind::kRawStreamType) +
-                "\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n" + frame(1, "first") + frame(2, "second"));
+    send_all(fd, "HTTP/1.1 101 UPGRADED\r\nContent-Type: " + std::string(dind::kRawStreamType) +
+                     "\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n" + frame(1, "first") + frame(2, "second"));
     std::this_thread::sleep_for(50ms);
-    put(fd, frame(1, "third"));
+    send_all(fd, frame(1, "third"));
     ::shutdown(fd, SHUT_WR);
     hold(fd);
   });
@@ -254,7 +203,7 @@ TEST(FakeStreams, BytesThatCameWithThe101HeadAreNotLost) {
 
 TEST(FakeStreams, CloseFromAnotherThreadEndsABlockedRead) {
   Fake server([](int fd, const std::string&) {
-    put(fd, chunked_head("application/json"));
+    send_all(fd, chunked_head("application/json"));
     hold(fd);  // no events, ever
   });
   auto events = dind::Events(server.client("1.41")).stream();
