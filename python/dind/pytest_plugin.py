@@ -37,6 +37,18 @@ FIXTURES = ("dind", "dind_client", "dind_factory", "dind_job")
 LOG_LINES = 50
 
 
+def _close_all(things: List[Any]) -> None:
+    """Closes each (newest first); all are tried, the first failure is raised."""
+    failures = []
+    for thing in reversed(things):
+        try:
+            thing.close()
+        except Exception as e:  # noqa: BLE001 - close the others, report the first failure
+            failures.append(e)
+    if failures:
+        raise failures[0]
+
+
 class DindFactory:
     """Callable returned by the ``dind_factory`` fixture; ``daemons`` lists what it made (all closed at teardown)."""
 
@@ -47,20 +59,12 @@ class DindFactory:
     def __call__(self, **kwargs: Any) -> "Dind":
         from .daemon import Dind
 
-        options = {**self.defaults, **kwargs}
-        d = Dind(**options)
+        d = Dind(**{**self.defaults, **kwargs})
         self.daemons.append(d)
         return d
 
     def close(self) -> None:
-        errors = []
-        for d in reversed(self.daemons):
-            try:
-                d.close()
-            except Exception as e:  # noqa: BLE001 - close the others, report the first failure
-                errors.append(e)
-        if errors:
-            raise errors[0]
+        _close_all(self.daemons)
 
 
 class JobFactory:
@@ -73,20 +77,12 @@ class JobFactory:
     def __call__(self, command: Any = None, **kwargs: Any) -> "Job":
         from .job import Job
 
-        options = {**self.defaults, **kwargs}
-        job = Job(command, **options)
+        job = Job(command, **{**self.defaults, **kwargs})
         self.jobs.append(job)
         return job
 
     def close(self) -> None:
-        errors = []
-        for job in reversed(self.jobs):
-            try:
-                job.close()
-            except Exception as e:  # noqa: BLE001 - close the others, report the first failure
-                errors.append(e)
-        if errors:
-            raise errors[0]
+        _close_all(self.jobs)
 
 
 class _State:
