@@ -126,11 +126,34 @@ def _owner_alive(pid: int) -> bool:
     return True
 
 
-def _proc_start_time(pid: int) -> str:
-    """Field 22 of /proc/PID/stat (start time in ticks since boot), as dind's owner labels record it."""
+def _proc_stat(pid: int) -> List[str]:
+    """/proc/PID/stat fields from field 3 (state) on; the name before them may hold spaces."""
     with open(f"/proc/{pid}/stat") as f:
         stat = f.read()
-    return stat[stat.rindex(")") + 2:].split()[22 - 3]
+    return stat[stat.rindex(")") + 2:].split()
+
+
+def _proc_start_time(pid: int) -> str:
+    """Field 22 of /proc/PID/stat (start time in ticks since boot), as dind's owner labels record it."""
+    return _proc_stat(pid)[22 - 3]
+
+
+def _session_leader() -> int:
+    """The pid of this process's session leader, or 0 when there is none to name.
+
+    In a container whose session began outside its pid namespace (a CI agent's `docker exec`, `unshare -p`), getsid
+    answers 0: the leader is invisible. Then the topmost visible ancestor still in that session stands in for it
+    (pid 1 excepted: it never exits, so it would keep a daemon for ever)."""
+    sid = os.getsid(0)
+    if sid != 0:
+        return sid if sid > 1 and sid != os.getpid() else 0
+    leader, pid = 0, os.getppid()
+    while pid > 1:
+        fields = _proc_stat(pid)  # [state, ppid, pgrp, session, ...]
+        if int(fields[3]) != 0:
+            break
+        leader, pid = pid, int(fields[1])
+    return leader
 
 
 def session_leader_labels() -> Dict[str, str]:
@@ -141,8 +164,8 @@ def session_leader_labels() -> Dict[str, str]:
     step's shell) whose exit would let the next reap remove it. Empty when there is no such leader (then the
     parent owns it)."""
     try:
-        leader = os.getsid(0)
-        if leader <= 1 or leader == os.getpid():
+        leader = _session_leader()
+        if not leader:
             return {}
         return {"dind.owner-pid": str(leader), "dind.owner-start": _proc_start_time(leader)}
     except (OSError, ValueError, IndexError):

@@ -1,6 +1,7 @@
 """Helpers shared by the tests that drive dind from outside (CLI, pytest plugin): what is on the engine."""
 from __future__ import annotations
 
+import os
 import shutil
 from typing import Dict, List
 
@@ -46,6 +47,17 @@ def volume_exists(volume: str) -> bool:
         return True
     except errors.NotFound:
         return False
+
+
+def ancestors() -> List[int]:
+    """This process and its ancestors, nearest first (pids as this pid namespace sees them)."""
+    chain, pid = [], os.getpid()
+    while pid > 0:
+        chain.append(pid)
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+        pid = int(stat[stat.rindex(")") + 2:].split()[1])
+    return chain
 
 
 def exports(text: str) -> Dict[str, str]:

@@ -6,8 +6,10 @@ Each test runs with its own ``DIND_SESSION``: everything the CLI starts carries 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pty
+import shlex
 import signal
 import subprocess
 import sys
@@ -20,7 +22,7 @@ import pytest
 
 import dind
 from dind.cli import export_lines, parse_duration
-from helpers import exists as _exists, exports as _exports, outer as _outer, purge as _purge
+from helpers import ancestors as _ancestors, exists as _exists, exports as _exports, outer as _outer, purge as _purge
 from helpers import volume_exists as _volume_exists, volumes_of as _volumes_of
 
 DIND_IMAGE = "dind-offline:latest"
@@ -93,7 +95,8 @@ def test_up_env_docker_ls_down(session: str, name: str) -> None:
     assert ls.stdout.splitlines()[0].split() == ["NAME", "STATUS", "HOST", "OWNER", "CREATED"]
     row = next(line for line in ls.stdout.splitlines() if line.startswith(name + " "))
     assert "running" in row and env["DOCKER_HOST"] in row
-    assert row.split()[3] == str(os.getsid(0))  # owned by the terminal session (or CI job), which lives on
+    # Owned by the terminal session (or CI job) the tests run in, which lives on: not `dind up`'s own parent.
+    assert int(row.split()[3]) in _ancestors()
     assert name in cli("ls", "-q").stdout.split()
 
     down = cli("down", name)
@@ -278,3 +281,20 @@ def test_export_lines_quote_and_unset() -> None:
     # Without TLS, a shell's earlier TLS variables would break the docker CLI: unset them.
     assert export_lines({"DOCKER_HOST": "tcp://127.0.0.1:2"}) == [
         "export DOCKER_HOST=tcp://127.0.0.1:2", "unset DOCKER_TLS_VERIFY DOCKER_CERT_PATH"]
+
+
+def test_the_session_leader_stands_in_when_getsid_cannot_see_it() -> None:
+    """A CI agent's session may begin outside the job's pid namespace: getsid answers 0 there. Then the topmost
+    ancestor still in that session owns what `dind up` starts, not pid 1 and not `dind up`'s own short-lived parent.
+    Rebuilt here with a real pid namespace: sh (pid 1) -> sh (pid 2) -> python (pid 3)."""
+    code = ("import json, os; from dind.cli import session_leader_labels; "
+            "print(json.dumps([os.getsid(0), os.getpid(), session_leader_labels()]))")
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(dind.__file__)))
+    inner = '"$PY" -c "$CODE"; exit $?'  # the trailing command keeps sh from exec-ing python in its place
+    proc = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "sh", "-c", f"sh -c {shlex.quote(inner)}; exit $?"],
+                          env={**os.environ, "PY": sys.executable, "CODE": code, "PYTHONPATH": package_parent},
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    sid, pid, labels = json.loads(proc.stdout)
+    assert (sid, pid) == (0, 3)
+    assert labels["dind.owner-pid"] == "2" and labels["dind.owner-start"].isdigit()
