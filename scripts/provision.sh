@@ -18,7 +18,7 @@ os_id=$( (. /etc/os-release 2>/dev/null && echo "${ID:-}") || :)
 
 # --- Debian packages ---------------------------------------------------------------------------------------------
 packages=(docker.io debootstrap busybox-static iptables curl ca-certificates libboost-dev libssl-dev nlohmann-json3-dev
-  libarchive-dev libgtest-dev libgmock-dev clang-format openssl ccache)
+  libarchive-dev libgtest-dev libgmock-dev clang-format openssl ccache clang-14 libclang-rt-14-dev)
 command -v ninja >/dev/null || packages+=(ninja-build)
 # One dpkg-query for all; a package never seen prints an error line and no status, so it counts as missing.
 mapfile -t missing < <(
@@ -38,7 +38,7 @@ fi
 # --- Python packages for the python3 on PATH ----------------------------------------------------------------------
 command -v python3 >/dev/null || die "python3 is not on PATH; install Python 3.9+ (pyenv 3.11 on the reference machines)"
 # distribution==minimum: checked through the installed metadata, so a warm machine needs no pip call.
-mapfile -t pip_missing < <(python3 - pytest==7 pybind11==2.10 scikit-build-core==0.10 docker==7 <<'EOF'
+mapfile -t pip_missing < <(python3 - pytest==7 pybind11==2.10 scikit-build-core==0.10 docker==7 pytest-xdist==3 <<'EOF'
 import sys
 from importlib import metadata
 
