@@ -1,7 +1,8 @@
 """pytest plugin: throwaway Docker-in-Docker daemons as fixtures (entry point ``pytest11: dind``).
 
 Fixtures:
-  ``dind``          one daemon for the test session (with pytest-xdist: one per worker), a ``dind.Dind``
+  ``dind``          one daemon for the test session, a ``dind.Dind`` (with pytest-xdist: one per worker, or one
+                    for all workers with ``--dind-share``)
   ``dind_client``   its ``dind.Client``
   ``dind_factory``  ``dind_factory(**Dind_kwargs) -> Dind``: new daemons on demand, all removed after the test
   ``dind_job``      ``dind_job(command, **Job_kwargs) -> Job``: CI job containers beside a dind sidecar (workspace:
@@ -9,7 +10,8 @@ Fixtures:
 
 Options: ``--dind-image`` (default ``$DIND_IMAGE`` or ``docker:dind``), ``--dind-keep`` (leave the session daemon
 running and print its env), ``--dind-timeout`` (start timeout in seconds, default ``$DIND_TIMEOUT`` or 60),
-``--dind-job-image`` (the jobs' image, default ``$DIND_JOB_IMAGE`` or ``docker:cli``).
+``--dind-job-image`` (the jobs' image, default ``$DIND_JOB_IMAGE`` or ``docker:cli``), ``--dind-share`` (with
+pytest-xdist: the controller starts one session daemon and every worker attaches to it).
 
 A run that uses these fixtures first reaps what killed runs left behind (``dind.reap()``: objects whose owner
 process is gone), so Ctrl-C, SIGKILL or a crashed CI job leak nothing past the next run. When a test that used a
@@ -91,6 +93,7 @@ class _State:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.session_daemon: Optional["Dind"] = None
+        self.shared_daemon: Optional["Dind"] = None  # xdist controller with --dind-share: the one all workers use
         self.reaped = False
         self.kept: List[Dict[str, Any]] = []  # {"name": ..., "env": {...}} of daemons left running
 
@@ -107,8 +110,41 @@ class _State:
     def keep(self) -> bool:
         return bool(self.config.getoption("dind_keep"))
 
+    @property
+    def share(self) -> bool:
+        return bool(self.config.getoption("dind_share"))
+
     def defaults(self) -> Dict[str, Any]:
         return {"image": self.image, "start_timeout": self.timeout}
+
+    def start_session_daemon(self) -> "Dind":
+        """Starts the session's daemon (progress on the terminal); with --dind-keep it outlives the run."""
+        from .daemon import Dind
+
+        self.reap_once()
+        self.say(f"dind: starting a daemon ({self.image})")
+        t0 = time.monotonic()
+        options: Dict[str, Any] = {**self.defaults(), "owner": "self"}
+        if self.keep:
+            # A kept daemon must outlive this run, and the next run's reap must spare it: it belongs to the terminal
+            # session (or CI job) pytest runs in, not to pytest, nor to a wrapper such as make, tox or an xdist
+            # controller.
+            options.update(owner="parent", labels=session_leader_labels())
+        d = Dind(**options)
+        self.say(f"dind: daemon {d.name} ready on {d.host} in {time.monotonic() - t0:.2f} s")
+        if self.keep:
+            d.keep()
+        return d
+
+    def end_session_daemon(self, d: "Dind") -> None:
+        """Removes it, or with --dind-keep records it for the terminal summary (a worker's goes to the controller)."""
+        if not self.keep:
+            d.close()
+            return
+        self.kept.append({"name": d.name, "env": d.env})
+        workeroutput = getattr(self.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput.setdefault("dind_kept", []).append({"name": d.name, "env": d.env})
 
     # -- terminal -------------------------------------------------------------------------------------------------
     def say(self, line: str, always: bool = False) -> None:
@@ -189,6 +225,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "docker:cli)")
     group.addoption("--dind-timeout", dest="dind_timeout", type=_positive_float, default=_default_timeout(),
                     metavar="SECONDS", help="start timeout of each daemon (default: $DIND_TIMEOUT or 60)")
+    group.addoption("--dind-share", dest="dind_share", action="store_true", default=False,
+                    help="with pytest-xdist: one session daemon for all workers (started by the controller) instead "
+                         "of one per worker")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -262,35 +301,28 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 # -- fixtures -----------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def dind(request: pytest.FixtureRequest) -> Iterator["Dind"]:
-    """One throwaway Docker daemon for the session (per xdist worker); removed at the end unless --dind-keep."""
-    from .daemon import Dind
-
+    """One throwaway Docker daemon for the session (per xdist worker, or shared by all of them with --dind-share);
+    removed at the end unless --dind-keep."""
     state = _state(request.config)
-    state.reap_once()
-    keep = state.keep
-    state.say(f"dind: starting a daemon ({state.image})")
-    t0 = time.monotonic()
-    options: Dict[str, Any] = {**state.defaults(), "owner": "self"}
-    if keep:
-        # A kept daemon must outlive this run, and the next run's reap must spare it: it belongs to the terminal
-        # session (or CI job) pytest runs in, not to pytest, nor to a wrapper such as make, tox or an xdist controller.
-        options.update(owner="parent", labels=session_leader_labels())
-    d = Dind(**options)
+    shared = (getattr(request.config, "workerinput", None) or {}).get("dind_shared")
+    if shared:
+        # The controller owns it (and removes it when every worker is done): attach, never remove it here.
+        from .daemon import Dind
+
+        state.reap_once()
+        d = Dind.attach(shared)
+        state.say(f"dind: using the shared daemon {d.name} on {d.host}")
+    else:
+        d = state.start_session_daemon()
     state.session_daemon = d
-    state.say(f"dind: daemon {d.name} ready on {d.host} in {time.monotonic() - t0:.2f} s")
-    if keep:
-        d.keep()
     try:
         yield d
     finally:
         state.session_daemon = None
-        if keep:
-            state.kept.append({"name": d.name, "env": d.env})
-            workeroutput = getattr(request.config, "workeroutput", None)  # xdist worker: hand it to the controller
-            if workeroutput is not None:
-                workeroutput.setdefault("dind_kept", []).append({"name": d.name, "env": d.env})
+        if shared:
+            d.close()  # an attached daemon is kept: this only lets go of its client
         else:
-            d.close()
+            state.end_session_daemon(d)
 
 
 @pytest.fixture(scope="session")
@@ -325,7 +357,25 @@ def dind_job(request: pytest.FixtureRequest) -> Iterator[JobFactory]:
         factory.close()
 
 
-# -- pytest-xdist: kept daemons of workers are printed by the controller ------------------------------------------
+# -- pytest-xdist: the controller prints workers' kept daemons, and owns the shared daemon of --dind-share --------
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Controller side, once per worker before it starts: with --dind-share, the first call starts the daemon."""
+    state = _state(node.config)
+    if not state.share:
+        return
+    if state.shared_daemon is None:
+        state.shared_daemon = state.start_session_daemon()
+    node.workerinput["dind_shared"] = state.shared_daemon.name
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    state = _state(session.config)
+    if state.shared_daemon is not None:  # the controller of --dind-share: every worker is done with it
+        d, state.shared_daemon = state.shared_daemon, None
+        state.end_session_daemon(d)
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
     kept = (getattr(node, "workeroutput", None) or {}).get("dind_kept") or []

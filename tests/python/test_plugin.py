@@ -150,6 +150,32 @@ def test_factory_daemons_are_removed_after_each_test(pytester: pytest.Pytester, 
         assert certs and not os.path.exists(certs)
 
 
+@pytest.mark.parametrize("share", [False, True], ids=["per-worker", "shared"])
+def test_xdist_workers_get_a_daemon_each_or_share_one(pytester: pytest.Pytester, inner, session: str,
+                                                     share: bool) -> None:
+    """With pytest-xdist each worker has its own session daemon; with --dind-share the controller starts one that
+    every worker attaches to. Either way none is left after the run. ``--dist each`` runs every test on both."""
+    record = pytester.path / "seen"
+    record.mkdir()
+    pytester.makepyfile(test_xdist=f"""
+        import os
+
+        def test_uses_the_session_daemon(dind, dind_client):
+            assert dind_client.ping()
+            worker = os.environ["PYTEST_XDIST_WORKER"]
+            open(os.path.join({str(record)!r}, worker), "w").write(dind.name + " " + dind_client.info()["ID"])
+        """)
+    result = inner("-p", "xdist.plugin", "-n", "2", "--dist", "each", *(["--dind-share"] if share else []))
+    result.assert_outcomes(passed=2)
+    seen = {p.name: p.read_text().split() for p in record.iterdir()}
+    assert sorted(seen) == ["gw0", "gw1"]
+    names = {name for name, _ in seen.values()}
+    engines = {engine for _, engine in seen.values()}
+    assert len(names) == len(engines) == (1 if share else 2)
+    for name in names:
+        assert not _exists(name)
+
+
 def test_a_run_killed_with_sigkill_is_reaped_by_the_next_run(pytester: pytest.Pytester, inner,
                                                               session: str) -> None:
     info = pytester.path / "daemon.json"
