@@ -127,6 +127,13 @@ std::pair<std::optional<UpgradedStream>, std::optional<BodyReader>> upgrade(std:
                                                                             Clock::time_point head_deadline,
                                                                             std::string what);
 
+// Stands in for Connection::read_some in read_response(): up to `n` bytes into `buf`, 0 at end of stream.
+using ReadSource = std::function<std::size_t(char* buf, std::size_t n)>;
+// The response side of exchange() (upgrade: of upgrade()) over `source` instead of a connection: the same head and
+// body parsing, for the fuzzers. Exactly one of the pair is set; nothing is ever recycled.
+std::pair<std::optional<UpgradedStream>, std::optional<BodyReader>> read_response(ReadSource source, bool upgrade,
+                                                                                  bool head_request, std::string what);
+
 // Percent-encodes a query component (RFC 3986 unreserved characters stay as they are).
 std::string url_encode(std::string_view s);
 

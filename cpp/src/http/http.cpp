@@ -30,7 +30,7 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 
 constexpr std::size_t kHeaderLimit = 64 * 1024;
-constexpr std::size_t kReadChunk = 64 * 1024;  // big reads: fewer syscalls and chunks on fast streams
+constexpr std::size_t kReadChunk = 64 * 1024;   // big reads: fewer syscalls and chunks on fast streams
 constexpr std::size_t kInlineBody = 64 * 1024;  // bodies up to this go out in the same write as the head
 
 }  // namespace
@@ -47,6 +47,7 @@ namespace detail {
 // connection until the exchange ends (recycled on a clean end, dropped otherwise).
 struct Exchange {
   std::unique_ptr<Connection> conn;
+  http::ReadSource source;  // read instead of `conn` (read_response(): fuzzing); no connection then
   Recycle recycle;
   std::string what;
   bhttp::response_parser<bhttp::buffer_body> parser;
@@ -65,13 +66,18 @@ struct Exchange {
   // Reads more bytes into `buf`; 0 at EOF.
   std::size_t fill(Clock::time_point dl) {
     auto space = buf.prepare(kReadChunk);
-    std::size_t n = conn->read_some(space.data(), space.size(), dl, what);
+    std::size_t n = source ? source(static_cast<char*>(space.data()), space.size())
+                           : conn->read_some(space.data(), space.size(), dl, what);
     buf.commit(n);
     return n;
   }
 
+  void spent() noexcept {
+    if (conn) conn->mark_unreusable();
+  }
+
   [[noreturn]] void malformed(const char* part, const error_code& ec) {
-    conn->mark_unreusable();
+    spent();
     auto data = static_cast<const unsigned char*>(buf.data().data());
     if (buf.size() >= 2 && (data[0] == 0x15 || data[0] == 0x16) && data[1] == 0x03)
       throw TlsError(what + ": the server answered with TLS; this is a TLS port (use https:// or a TLS config)");
@@ -93,11 +99,10 @@ struct Exchange {
         if (!ec && used > 0) continue;
       }
       if (fill(dl) == 0) {
-        conn->mark_unreusable();
+        spent();
         if (parser.got_some() || buf.size() > 0)
           throw ConnectionError(what + ": the connection closed in the middle of the response head");
-        const Endpoint& ep = conn->endpoint();
-        if (!ep.is_unix() && !ep.tls && !conn->received_any())
+        if (conn && !conn->endpoint().is_unix() && !conn->endpoint().tls && !conn->received_any())
           throw ConnectionError(what +
                                 ": the server closed the connection without answering (is this a TLS port? then "
                                 "use https:// or a TLS config)");
@@ -152,12 +157,12 @@ struct Exchange {
             error_code ec;
             parser.put_eof(ec);
             if (!ec && parser.is_done()) {
-              conn->mark_unreusable();  // delimited by EOF: the connection is spent
+              spent();  // delimited by EOF: the connection is spent
               finish();
               return 0;
             }
           }
-          conn->mark_unreusable();
+          spent();
           throw StreamError(what + ": the connection closed in the middle of the response body");
         }
       }
@@ -271,7 +276,7 @@ const std::string& UpgradedStream::what() const noexcept {
 }
 
 std::size_t UpgradedStream::read_some(char* out, std::size_t n) {
-  if (!x_ || x_->closed.load() || !x_->conn || n == 0) return 0;
+  if (!x_ || x_->closed.load() || (!x_->conn && !x_->source) || n == 0) return 0;
   if (x_->buf.size() > 0) {  // bytes that arrived with the head come first
     std::size_t k = std::min(n, x_->buf.size());
     std::memcpy(out, x_->buf.data().data(), k);
@@ -279,6 +284,7 @@ std::size_t UpgradedStream::read_some(char* out, std::size_t n) {
     return k;
   }
   try {
+    if (x_->source) return x_->source(out, n);
     return x_->conn->read_some(out, n, x_->next_deadline(), x_->what);
   } catch (const Error&) {
     if (x_->closed.load()) return 0;
@@ -430,6 +436,16 @@ std::pair<std::optional<UpgradedStream>, std::optional<BodyReader>> upgrade(std:
     x->conn->mark_unreusable();
     return {UpgradedStream(std::move(x)), std::nullopt};
   }
+  return {std::nullopt, BodyReader(std::move(x))};
+}
+
+std::pair<std::optional<UpgradedStream>, std::optional<BodyReader>> read_response(ReadSource source, bool upgrade,
+                                                                                  bool head_request, std::string what) {
+  auto x = std::make_unique<detail::Exchange>();
+  x->source = std::move(source);
+  x->what = std::move(what);
+  x->read_head(kNoDeadline, head_request);
+  if (upgrade && (x->status == 101 || x->status == 200)) return {UpgradedStream(std::move(x)), std::nullopt};
   return {std::nullopt, BodyReader(std::move(x))};
 }
 
