@@ -21,7 +21,7 @@ struct Endpoint {
   bool tls = false;        // Tcp: speak TLS (https://, or tcp:// with a TLS config)
 
   // Accepts unix:///path, tcp://host[:port], http://host[:port], https://host[:port] ([v6]:port too).
-  // `tls` upgrades tcp:// to TLS (the docker CLI's rule); a port-less tcp:// gets 2375, or 2376 with TLS.
+  // `tls` upgrades tcp:// and http:// to TLS (the docker CLI's rule); a port-less tcp:// gets 2375, or 2376 with TLS.
   static Endpoint parse(const std::string& url, bool tls = false);
 
   bool is_unix() const noexcept { return kind == Kind::Unix; }

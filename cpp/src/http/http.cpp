@@ -3,6 +3,7 @@
 #include <atomic>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <cstring>
@@ -96,10 +97,23 @@ struct Exchange {
         buf.consume(used);
         if (parser.is_header_done()) break;
         if (ec && ec != bhttp::error::need_more) malformed("head", ec);
+        // A partial head that cannot become a status line (a TLS record, an SSH banner): fail now, not at the
+        // deadline, whatever the size of the first read.
+        if (buf.size() >= 2 && std::memcmp(buf.data().data(), "HTTP/", std::min<std::size_t>(buf.size(), 5)) != 0)
+          malformed("head", bhttp::error::bad_version);
         if (!ec && used > 0) continue;
       }
       if (fill(dl) == 0) {
         spent();
+        // Beast only re-checks a partial head once its end arrives: parse what came in one go, so garbage is
+        // reported as garbage however the reads fell (the head is consumed only whole, so `buf` holds all of it).
+        if (buf.size() > 0) {
+          bhttp::response_parser<bhttp::empty_body> whole;
+          whole.header_limit(kHeaderLimit);
+          error_code ec;
+          whole.put(buf.data(), ec);
+          if (ec && ec != bhttp::error::need_more) malformed("head", ec);
+        }
         if (parser.got_some() || buf.size() > 0)
           throw ConnectionError(what + ": the connection closed in the middle of the response head");
         if (conn && !conn->endpoint().is_unix() && !conn->endpoint().tls && !conn->received_any())

@@ -1,5 +1,7 @@
 #include "dind/endpoint.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 
 #include "dind/errors.hpp"
@@ -15,6 +17,25 @@ bool starts_with(const std::string& s, const char* prefix) {
   return s.rfind(prefix, 0) == 0;
 }
 
+bool name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+}
+
+// A DNS name or IPv4 literal, or (bracketed) an IPv6 literal with an optional %zone. Anything else would reach the
+// resolver and the Host header of every request as it is (a line break there splits the request).
+bool valid_host(const std::string& host, bool bracketed) {
+  if (host.empty()) return false;
+  if (!bracketed) return std::all_of(host.begin(), host.end(), name_char);
+  const auto zone = host.find('%');
+  const std::string addr = host.substr(0, zone);
+  if (addr.find(':') == std::string::npos) return false;
+  for (char c : addr)
+    if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return false;
+  if (zone == std::string::npos) return true;
+  const std::string name = host.substr(zone + 1);
+  return !name.empty() && std::all_of(name.begin(), name.end(), name_char);
+}
+
 }  // namespace
 
 Endpoint Endpoint::parse(const std::string& url, bool tls) {
@@ -25,6 +46,7 @@ Endpoint Endpoint::parse(const std::string& url, bool tls) {
     ep.path = url.substr(7);
     if (ep.path.empty() || ep.path[0] != '/')
       bad(url, "a unix socket needs an absolute path: unix:///var/run/docker.sock");
+    if (ep.path.find('\0') != std::string::npos) bad(url, "a NUL byte in the socket path");
     return ep;
   }
   if (starts_with(url, "npipe://")) bad(url, "Windows named pipes (npipe://) are not supported");
@@ -37,7 +59,7 @@ Endpoint Endpoint::parse(const std::string& url, bool tls) {
     default_port = tls ? 2376 : 2375;
   } else if (starts_with(url, "http://")) {
     rest = url.substr(7);
-    ep.tls = false;
+    ep.tls = tls;  // like the docker CLI: TLS settings win over the scheme, never dropped silently
     default_port = 80;
   } else if (starts_with(url, "https://")) {
     rest = url.substr(8);
@@ -75,6 +97,8 @@ Endpoint Endpoint::parse(const std::string& url, bool tls) {
     }
   }
   if (ep.host.empty()) bad(url, "no host");
+  if (!valid_host(ep.host, rest[0] == '['))
+    bad(url, rest[0] == '[' ? "not an IPv6 address between the brackets" : "not a host name or IP address");
   if (port.empty()) {
     ep.port = default_port;
   } else {
