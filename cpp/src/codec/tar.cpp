@@ -11,6 +11,7 @@
 #include <cstring>
 #include <ctime>
 #include <exception>
+#include <limits>
 
 #include "codec/libarchive.hpp"
 #include "dind/base64.hpp"
@@ -655,11 +656,29 @@ PathStat decode_path_stat(std::string_view header_value) {
   }
   const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   if (!j.is_object()) return fail("not a JSON object: " + text.substr(0, 120));
+  // Numbers are checked by hand: nlohmann converts a float or an out-of-range integer with a plain cast (1e300 into
+  // an int64 is undefined behaviour; -1 silently became mode 0xffffffff). Found by fuzz_path_stat.
+  auto integer = [&](const char* key, auto zero) -> decltype(zero) {
+    using T = decltype(zero);
+    const auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return zero;
+    if (it->is_number_unsigned() &&
+        it->template get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<T>::max()))
+      return static_cast<T>(it->template get<std::uint64_t>());
+    if (it->is_number_integer() && !it->is_number_unsigned()) {
+      const auto v = it->template get<std::int64_t>();
+      if (v >= static_cast<std::int64_t>(std::numeric_limits<T>::min()) &&
+          (v < 0 || static_cast<std::uint64_t>(v) <= static_cast<std::uint64_t>(std::numeric_limits<T>::max())))
+        return static_cast<T>(v);
+    }
+    fail(std::string("\"") + key + "\" is not an integer in range: " + it->dump());
+    return zero;
+  };
   PathStat s;
   try {
     s.name = j.value("name", "");
-    s.size = j.value("size", std::int64_t{0});
-    s.mode = j.value("mode", std::uint32_t{0});
+    s.size = integer("size", std::int64_t{0});
+    s.mode = integer("mode", std::uint32_t{0});
     s.mtime = j.value("mtime", "");
     s.link_target = j.value("linkTarget", "");
   } catch (const nlohmann::json::exception& e) {
