@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from typing import Any, Dict, List, Mapping, NoReturn, Optional, Sequence
 
 PROG = "dind"
@@ -179,7 +180,8 @@ def _daemon_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--image", default=os.environ.get("DIND_IMAGE") or "docker:dind",
                    help="dind image (default: $DIND_IMAGE or docker:dind)")
     g.add_argument("--no-tls", action="store_true",
-                   help="plain TCP on 2375 (started with --tls=false) instead of mutual TLS on 2376")
+                   help="plain TCP on 2375 (started with --tls=false) instead of mutual TLS on 2376: no "
+                        "authentication, any local process can control the daemon (warns on stderr)")
     g.add_argument("--port", type=_port, default=0, help="host port on 127.0.0.1 (default: 0, a free one)")
     g.add_argument("--dockerd-arg", action="append", default=[], metavar="ARG",
                    help="extra dockerd flag, repeatable; write it as --dockerd-arg=--mtu=1400")
@@ -198,7 +200,7 @@ def _daemon_options(p: argparse.ArgumentParser) -> None:
 
 def _start(args: argparse.Namespace, owner: str, owner_labels: Optional[Mapping[str, str]] = None) -> Any:
     """Starts a daemon from the parsed options (progress on a terminal) and loads the requested images."""
-    from .daemon import Dind
+    from .daemon import PLAIN_TCP_RISK, Dind, InsecureWarning
 
     kwargs: Dict[str, Any] = {
         "tls": not args.no_tls, "host_port": args.port, "dockerd_args": tuple(args.dockerd_arg),
@@ -215,7 +217,13 @@ def _start(args: argparse.Namespace, owner: str, owner_labels: Optional[Mapping[
     if labels:
         kwargs["labels"] = labels
     _progress(f"starting a daemon ({args.image}) ...")
-    d = Dind(args.image, **kwargs)
+    with warnings.catch_warnings():
+        if args.no_tls:
+            # Always said, terminal or CI log, as one line of ours rather than in Python's warning format.
+            sys.stderr.write(f"{PROG} {args.command}: warning: --no-tls: {PLAIN_TCP_RISK}\n")
+            sys.stderr.flush()
+            warnings.simplefilter("ignore", InsecureWarning)
+        d = Dind(args.image, **kwargs)
     total = d.timings.get("total", 0.0)
     _progress(f"{d.name} ready on {d.host} in {total:.2f} s")
     if args.load:

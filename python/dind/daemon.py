@@ -6,11 +6,22 @@ import os
 import signal
 import sys
 import threading
+import warnings
 import weakref
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from . import _core
 from .client import Client
+
+
+class InsecureWarning(UserWarning):
+    """A daemon was asked to run without TLS: its API port then lets in anyone who can reach it."""
+
+
+# Why plain TCP is worth a warning even on loopback: nothing authenticates a caller, and the daemon is root in a
+# privileged container.
+PLAIN_TCP_RISK = ("its API is plain TCP without authentication on a 127.0.0.1 port: any local user or process can "
+                  "control it (and, when it runs privileged, the host)")
 
 
 def _outer_core(client: Optional[Client]) -> Optional[Any]:
@@ -24,6 +35,7 @@ class Dind:
     (the entrypoint only verifies them), and waits until the container runs and ``GET /_ping`` answers over mutual
     TLS on a loopback port. Leaving a ``with`` block, ``close()``, interpreter exit and SIGTERM all remove the
     container with its volumes and delete the client certs; ``dind.reap()`` removes what killed processes left.
+    ``tls=False`` (plain TCP on 2375) must be asked for and warns with ``InsecureWarning``.
     """
 
     def __init__(self, image: str = "docker:dind", *, privileged: bool = True, runtime: Optional[str] = None,
@@ -34,6 +46,9 @@ class Dind:
                  client: Optional[Client] = None, start_timeout: float = 60.0, owner: str = "self",
                  _core_daemon: Any = None) -> None:
         if _core_daemon is None:
+            if not tls:
+                warnings.warn(f"dind: starting a daemon without TLS (tls=False): {PLAIN_TCP_RISK}", InsecureWarning,
+                              stacklevel=2)
             if isinstance(tls_san, str):
                 tls_san = [tls_san]
             env = [f"{k}={v}" for k, v in (environment or {}).items()]

@@ -96,6 +96,11 @@ nlohmann::json create_body(const DaemonOptions& o, const std::map<std::string, s
                            const std::string& name) {
   const std::string port = o.tls() ? "2376/tcp" : "2375/tcp";
   nlohmann::json cmd = nlohmann::json::array();
+  // Without TLS nothing authenticates a caller: any local process that reaches the loopback port controls the daemon
+  // (and, privileged, the host). The core prints no warning for it: tls(false) is an explicit choice in code, and
+  // the user-facing layers warn where it can be filtered or made an error (Python: warnings.warn with
+  // dind.daemon.InsecureWarning; the CLI: a stderr line on --no-tls). A raw stderr line from here would repeat theirs
+  // and could not be silenced.
   if (!o.tls()) cmd.push_back("--tls=false");  // without it dockerd sleeps 15 s on a plain TCP socket
   for (const auto& a : o.dockerd_args()) cmd.push_back(a);
   nlohmann::json env = nlohmann::json::array();
