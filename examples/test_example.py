@@ -4,6 +4,10 @@ from __future__ import annotations
 import os
 import subprocess
 
+import pytest
+
+from dind.errors import InsecureWarning
+
 
 def test_run_a_container_in_the_session_daemon(dind_client, inner_busybox):
     out = dind_client.containers.run(inner_busybox, ["echo", "hello"], remove=True)
@@ -19,8 +23,10 @@ def test_the_docker_cli_uses_the_daemon_env(dind):
 
 
 def test_a_private_daemon_for_one_test(dind_factory, dind):
-    # A fresh daemon, here without TLS; removed after this test with its volumes.
-    mine = dind_factory(tls=False)
+    # A fresh daemon, here without TLS (which warns: anyone on this machine could use it); removed after this test
+    # with its volumes.
+    with pytest.warns(InsecureWarning):
+        mine = dind_factory(tls=False)
     assert mine.client.ping()
     assert mine.env["DOCKER_HOST"].startswith("tcp://127.0.0.1:")
     assert "DOCKER_TLS_VERIFY" not in mine.env

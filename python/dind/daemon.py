@@ -12,10 +12,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 
 from . import _core
 from .client import Client
-
-
-class InsecureWarning(UserWarning):
-    """A daemon was asked to run without TLS: its API port then lets in anyone who can reach it."""
+from .errors import InsecureWarning
 
 
 # Why plain TCP is worth a warning even on loopback: nothing authenticates a caller, and the daemon is root in a

@@ -109,3 +109,7 @@ class DaemonStartError(DockerException):
     def __init__(self, message: str, log_tail: str = "") -> None:
         super().__init__(message)
         self.log_tail = log_tail
+
+
+class InsecureWarning(UserWarning):
+    """A daemon was asked to run without TLS: its API port then lets in anyone who can reach it."""

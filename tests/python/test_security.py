@@ -45,7 +45,7 @@ import pytest
 
 import dind
 from dind import errors
-from dind.daemon import InsecureWarning
+from dind.errors import InsecureWarning
 
 SESSION = f"sec-{uuid.uuid4().hex[:12]}"
 TEST_LABEL = {"dind.test": SESSION}
