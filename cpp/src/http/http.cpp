@@ -90,28 +90,32 @@ struct Exchange {
     parser.body_limit(boost::none);  // callers cap what they keep
     parser.eager(false);             // stop right after the head: bytes past it may be a raw upgraded stream
     if (head_request) parser.skip(true);
+    std::string status_line;  // what Beast consumed of a head whose end has not arrived yet (the status line)
     for (;;) {
       if (buf.size() > 0) {
         error_code ec;
         std::size_t used = parser.put(buf.data(), ec);
+        if (!parser.is_header_done()) status_line.append(static_cast<const char*>(buf.data().data()), used);
         buf.consume(used);
         if (parser.is_header_done()) break;
         if (ec && ec != bhttp::error::need_more) malformed("head", ec);
         // A partial head that cannot become a status line (a TLS record, an SSH banner): fail now, not at the
         // deadline, whatever the size of the first read.
-        if (buf.size() >= 2 && std::memcmp(buf.data().data(), "HTTP/", std::min<std::size_t>(buf.size(), 5)) != 0)
+        if (status_line.empty() && buf.size() >= 2 &&
+            std::memcmp(buf.data().data(), "HTTP/", std::min<std::size_t>(buf.size(), 5)) != 0)
           malformed("head", bhttp::error::bad_version);
         if (!ec && used > 0) continue;
       }
       if (fill(dl) == 0) {
         spent();
-        // Beast only re-checks a partial head once its end arrives: parse what came in one go, so garbage is
-        // reported as garbage however the reads fell (the head is consumed only whole, so `buf` holds all of it).
+        // Beast only re-checks a partial head once its end arrives: parse all that came in one go, so garbage is
+        // reported as garbage however the reads fell.
         if (buf.size() > 0) {
+          const std::string head = status_line + std::string(static_cast<const char*>(buf.data().data()), buf.size());
           bhttp::response_parser<bhttp::empty_body> whole;
           whole.header_limit(kHeaderLimit);
           error_code ec;
-          whole.put(buf.data(), ec);
+          whole.put(boost::asio::buffer(head), ec);
           if (ec && ec != bhttp::error::need_more) malformed("head", ec);
         }
         if (parser.got_some() || buf.size() > 0)
