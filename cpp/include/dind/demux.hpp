@@ -45,6 +45,7 @@ std::string daemon_error_message(std::string_view message, const std::string& co
 class Demuxer {
  public:
   static constexpr std::size_t kHeaderSize = 8;
+  static constexpr std::size_t kGatherStep = std::size_t{64} << 10;  // first reservation for a split frame
 
   explicit Demuxer(DemuxOptions options = {}) : opt_(std::move(options)) {}
 
@@ -144,7 +145,10 @@ void Demuxer::feed(const char* data, std::size_t n, Sink&& sink) {
       emit(piece, sink);
       continue;
     }
-    if (buffer_.capacity() < frame_size_) buffer_.reserve(frame_size_);
+    // Grow with what arrives (geometrically, up to the frame size), not with what the header declares: a garbled
+    // header would otherwise cost max_frame bytes up front for every split frame.
+    if (const std::size_t need = buffer_.size() + take; buffer_.capacity() < need)
+      buffer_.reserve(std::min<std::size_t>(frame_size_, std::max({need, 2 * buffer_.capacity(), kGatherStep})));
     buffer_.append(p, take);
     p += take;
     remaining_ -= static_cast<std::uint32_t>(take);
