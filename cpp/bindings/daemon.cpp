@@ -50,8 +50,14 @@ DIND_BINDINGS(daemon) {
             for (const auto& [k, v] : labels) o.label(k, v);
             if (outer) o.outer(*outer);
             o.owner(owner == "parent" ? dind::Owner::parent() : dind::Owner::self());
-            pyb::gil_scoped_release release;
-            return dind::Daemon::start(o);
+            // On a worker thread, so that Ctrl-C (a signal handler that raises) abandons the start at once: the
+            // flag makes start() remove what it made, then the KeyboardInterrupt propagates.
+            auto cancel = std::make_shared<std::atomic<bool>>(false);
+            o.cancel_flag(cancel);
+            std::optional<dind::Daemon> started;
+            dind::py::Worker worker;
+            worker.run([&] { started.emplace(dind::Daemon::start(o)); }, [&] { cancel->store(true); });
+            return std::move(*started);
           },
           "image"_a, "privileged"_a, "runtime"_a, "tls"_a, "tls_san"_a, "network"_a, "aliases"_a, "host_port"_a,
           "dockerd_args"_a, "env"_a, "mounts"_a, "name"_a, "labels"_a, "pull"_a, "outer"_a, "start_timeout"_a,

@@ -52,9 +52,7 @@ std::string inner_echo(dind::Daemon& d, const std::string& text) {
 
 class DaemonTest : public ::testing::Test {
  protected:
-  void TearDown() override {
-    EXPECT_EQ(leftovers(), 0u) << "a test left a dind container behind";
-  }
+  void TearDown() override { EXPECT_EQ(leftovers(), 0u) << "a test left a dind container behind"; }
 };
 
 TEST_F(DaemonTest, StartsAnswersOverMutualTlsAndLeavesNothing) {
@@ -187,6 +185,34 @@ TEST_F(DaemonTest, TimeoutCarriesTheLogAndRemovesEverything) {
   } catch (const dind::DaemonStartError& e) {
     EXPECT_NE(std::string(e.what()).find("did not answer"), std::string::npos) << e.what();
   }
+}
+
+TEST_F(DaemonTest, CancelFromAnotherThreadAbandonsTheStartAndRemovesEverything) {
+  // A container whose entrypoint never starts dockerd, cancelled while start() polls it.
+  const auto never = std::filesystem::temp_directory_path() / ("dind-never-ready-" + test_session() + ".sh");
+  std::ofstream(never) << "#!/bin/sh\nexec sleep 600\n";
+  std::filesystem::permissions(never, std::filesystem::perms::owner_all | std::filesystem::perms::others_read |
+                                          std::filesystem::perms::others_exec);
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  auto o = options().start_timeout(std::chrono::minutes(10)).cancel_flag(cancel);
+  o.mount(never.string() + ":/usr/local/bin/dockerd-entrypoint.sh:ro");
+  std::atomic<bool> returned{false};
+  std::thread canceller([&] {
+    dind::Containers c(outer());
+    const std::string label = "dind.test=" + test_session();
+    while (!returned && c.list(false, {{"label", {label}}}).empty())
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    cancel->store(true);
+  });
+  try {
+    dind::Daemon::start(o);
+    ADD_FAILURE() << "expected DaemonStartError";
+  } catch (const dind::DaemonStartError& e) {
+    EXPECT_NE(std::string(e.what()).find("was cancelled"), std::string::npos) << e.what();
+  }
+  returned = true;
+  canceller.join();
+  std::filesystem::remove(never);
 }
 
 TEST_F(DaemonTest, PortAlreadyTaken) {

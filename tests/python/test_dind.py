@@ -200,6 +200,44 @@ def test_teardown_at_exit_and_on_sigterm(outer: dind.Client, how: str, tmp_path:
         proc.wait()
 
 
+def test_ctrl_c_while_waiting_for_the_daemon_abandons_the_start_and_leaves_nothing(outer: dind.Client,
+                                                                                 tmp_path: Path) -> None:
+    """Ctrl-C during start() interrupts it (no waiting out the start timeout): KeyboardInterrupt, and the container,
+    its volumes and the cert dir are gone. Its entrypoint is replaced by one that never starts dockerd."""
+    never = tmp_path / "never-ready.sh"
+    never.write_text("#!/bin/sh\nexec sleep 600\n")
+    never.chmod(0o755)
+    label = f"dind.test-ctrl-c={os.getpid()}"
+    proc = subprocess.Popen(_script(f"""
+        import signal, sys, dind
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (a background job ignores it)
+        try:
+            dind.Dind({DIND_IMAGE!r}, start_timeout=600, mounts=[{str(never) + ":/usr/local/bin/dockerd-entrypoint.sh:ro"!r}],
+                      labels={{**{TEST_LABEL!r}, {label.split('=')[0]!r}: {label.split('=')[1]!r}}})
+        except KeyboardInterrupt:
+            print("interrupted")
+            sys.exit(0)
+        print("started")
+        """), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        cid = _wait_for_daemon(outer, label)  # running: start() now polls a daemon that never answers
+        container = outer.containers.get(cid)
+        cert_path = container.labels["dind.cert-path"]
+        volumes = [m["Name"] for m in container.attrs["Mounts"] if m["Type"] == "volume"]
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=300)  # a safety net: without cancellation it would wait out 600 s
+        assert proc.returncode == 0 and out.strip() == "interrupted", out
+        with pytest.raises(errors.NotFound):
+            outer.containers.get(cid)
+        assert not Path(cert_path).exists()
+        for name in volumes:
+            with pytest.raises(errors.NotFound):
+                outer.volumes.get(name)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_sigkill_leaves_what_reap_removes(outer: dind.Client, tmp_path: Path) -> None:
     label = f"dind.test-kill={os.getpid()}"
     proc = subprocess.Popen(_script(f"""

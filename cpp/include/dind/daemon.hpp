@@ -10,6 +10,7 @@
 // caller will use. Any failure removes everything made so far and throws (DaemonStartError with the log tail).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -108,6 +109,12 @@ class DaemonOptions {
     owner_ = std::move(v);
     return *this;
   }
+  // Set to true from another thread (Ctrl-C in the bindings) to abandon start(): it removes what it made and throws
+  // DaemonStartError. Checked between steps and while waiting for the daemon to answer (not inside a pull).
+  DaemonOptions& cancel_flag(std::shared_ptr<const std::atomic<bool>> v) {
+    cancel_ = std::move(v);
+    return *this;
+  }
 
   const std::string& image() const noexcept { return image_; }
   bool privileged() const noexcept { return privileged_; }
@@ -126,6 +133,7 @@ class DaemonOptions {
   const std::optional<Client>& outer() const noexcept { return outer_; }
   std::chrono::milliseconds start_timeout() const noexcept { return start_timeout_; }
   const std::optional<Owner>& owner() const noexcept { return owner_; }
+  bool cancelled() const noexcept { return cancel_ && cancel_->load(); }
 
  private:
   std::string image_ = "docker:dind";
@@ -143,6 +151,7 @@ class DaemonOptions {
   std::optional<Client> outer_;
   std::chrono::milliseconds start_timeout_{60000};
   std::optional<Owner> owner_;
+  std::shared_ptr<const std::atomic<bool>> cancel_;
 };
 
 // How long each phase of start() took, for the main job and benchmarks.

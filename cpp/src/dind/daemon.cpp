@@ -201,7 +201,15 @@ Daemon Daemon::start(const DaemonOptions& o) {
   Daemon d(std::move(s));
   State& st = *d.s_;
 
+  const auto check_cancel = [&](const char* step) {
+    if (o.cancelled())
+      throw DaemonStartError("starting dind container " + st.name + " (image " + o.image() + ") on " + st.outer.host() +
+                                 " was cancelled " + step,
+                             "");
+  };
+
   ensure_image(st.outer, o);
+  check_cancel("before its certificates were made");
 
   std::optional<CertBundle> bundle;
   if (o.tls()) {
@@ -237,6 +245,7 @@ Daemon Daemon::start(const DaemonOptions& o) {
     Archive(st.outer).put(st.id, "/", body_from_tar(std::move(tar)));
   }
   const auto t_create = SteadyClock::now();
+  check_cancel("after it was created");
 
   try {
     containers.start(st.id);
@@ -254,6 +263,7 @@ Daemon Daemon::start(const DaemonOptions& o) {
     throw DaemonStartError("starting " + what + " failed: " + m + hint, d.logs(30));
   }
   const auto t_start = SteadyClock::now();
+  check_cancel("after it started");
 
   // Where the client dials: the published loopback port, or the container's address on the user network.
   const std::string port = o.tls() ? "2376/tcp" : "2375/tcp";
@@ -284,6 +294,7 @@ Daemon Daemon::start(const DaemonOptions& o) {
   auto pause = milliseconds(5);
   std::string last_error = "no answer yet";
   for (;;) {
+    check_cancel("while waiting for its daemon to answer");
     try {
       if (probe.ping() == "OK") break;
     } catch (const Error& e) {
