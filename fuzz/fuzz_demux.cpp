@@ -1,5 +1,6 @@
 // Fuzzes the multiplexed-stream demuxer (attach, exec, logs). Invariants: the same frames and the same error whatever
 // the split; piece-by-piece delivery (whole_frames = false) gives the same bytes per stream; only StreamError.
+// Flags: bit 0 set: max_frame = flags >> 1.
 #include <array>
 #include <cstdint>
 #include <string>

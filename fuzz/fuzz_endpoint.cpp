@@ -2,7 +2,8 @@
 // cert dir (ca.pem, cert.pem, key.pem) taken from the input, then the TLS context made from it. The input is NUL-
 // separated fields, fed as the environment would (a cut only splits the host into the pieces of a concatenation).
 // Invariants: a parsed endpoint re-parses from its url() to the same endpoint; its host never holds a byte that
-// could break the Host header or the address; only dind::Error (TlsError for TLS material).
+// could break the Host header or the address; only dind::Error (TlsError for TLS material). Flags: 1 DOCKER_HOST set,
+// 2 DOCKER_TLS_VERIFY set, 4 to "0", 8 DOCKER_CERT_PATH set, 16 HOME set, 32/64/128 ca.pem/cert.pem/key.pem exist.
 #include <unistd.h>
 
 #include <cstdint>

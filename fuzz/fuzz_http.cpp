@@ -2,7 +2,8 @@
 // the body framing (chunked, Content-Length, to EOF) and an upgrade (101/200) with bytes after the head. The payload
 // arrives through a fake socket in the pieces the input says. Invariants: the same status, headers, body, raw stream
 // and error whatever the split; a body that ends early is an error, never a short success; only ConnectionError,
-// StreamError or TlsError.
+// StreamError or TlsError. Flags: bit 0 upgrade, bit 1 HEAD request, bits 2-3 the reader's buffer (1, 7, 4096 or
+// 65536 bytes).
 #include <strings.h>
 
 #include <algorithm>

@@ -1,5 +1,6 @@
 // Fuzzes the JSON-lines decoder (progress streams, events, stats). Invariants: the same values and the same error
-// whatever the split; pending() never exceeds the line limit; only StreamError.
+// whatever the split; pending() never exceeds the line limit; only StreamError. Flags: bit 0 raise_on_error;
+// bit 1 set: max_line = flags >> 2.
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>

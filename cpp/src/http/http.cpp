@@ -61,6 +61,8 @@ struct Exchange {
   std::mutex mu;  // guards `conn` against close() from another thread
   std::atomic<bool> closed{false};
   bool finished = false;
+  bool head_parsed = false;
+  std::string status_line;  // what Beast consumed of a head whose end has not arrived yet (the status line)
 
   Clock::time_point next_deadline() const { return idle ? std::min(deadline, deadline_after(*idle)) : deadline; }
 
@@ -79,8 +81,10 @@ struct Exchange {
 
   [[noreturn]] void malformed(const char* part, const error_code& ec) {
     spent();
+    // A TLS record (alert or handshake) where the status line should start: only at the very start of the response.
     auto data = static_cast<const unsigned char*>(buf.data().data());
-    if (buf.size() >= 2 && (data[0] == 0x15 || data[0] == 0x16) && data[1] == 0x03)
+    if (!head_parsed && status_line.empty() && buf.size() >= 2 && (data[0] == 0x15 || data[0] == 0x16) &&
+        data[1] == 0x03)
       throw TlsError(what + ": the server answered with TLS; this is a TLS port (use https:// or a TLS config)");
     throw StreamError(what + ": malformed response " + part + " (" + ec.message() + ")");
   }
@@ -90,7 +94,6 @@ struct Exchange {
     parser.body_limit(boost::none);  // callers cap what they keep
     parser.eager(false);             // stop right after the head: bytes past it may be a raw upgraded stream
     if (head_request) parser.skip(true);
-    std::string status_line;  // what Beast consumed of a head whose end has not arrived yet (the status line)
     for (;;) {
       if (buf.size() > 0) {
         error_code ec;
@@ -127,6 +130,8 @@ struct Exchange {
         throw ConnectionError(what + ": the server closed the connection without answering");
       }
     }
+    head_parsed = true;
+    status_line.clear();
     const auto& msg = parser.get();
     status = static_cast<int>(msg.result_int());
     reason = std::string(msg.reason());
