@@ -212,8 +212,8 @@ struct Connection::Impl {
     if (reason_known && (ERR_GET_REASON(ec.value()) == SSL_R_WRONG_VERSION_NUMBER ||
                          ERR_GET_REASON(ec.value()) == SSL_R_PACKET_LENGTH_TOO_LONG))
       throw TlsError(what + " failed: server answered plain HTTP, not TLS; is this a TLS port? (" + reason + ")");
-    const bool closed =
-        ec == net::error::eof || ec == net::ssl::error::stream_truncated || ec == net::error::connection_reset;
+    const bool closed = ec == net::error::eof || ec == net::ssl::error::stream_truncated ||
+                        ec == net::error::connection_reset || ec == net::error::broken_pipe;
     // Closed before a single byte of TLS came back: no TLS server judged us. That is what a published port whose
     // daemon died looks like (docker-proxy accepts, then drops the connection), so it is a connection failure.
     if (closed && BIO_number_read(SSL_get_rbio(s)) == 0)
