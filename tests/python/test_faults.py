@@ -5,6 +5,7 @@ file descriptors over many calls, and memory under a slow reader of a fast strea
 Nothing here restarts the machine's engine: the restart test runs a private second dockerd on its own socket, data
 and exec roots. Everything made on the engine carries ``dind.session=<this module's id>`` and is removed at the end.
 Time limits are safety nets against a hang, never asserted durations. Figures go to stdout (``pytest -s``).
+``DIND_FAULTS_SCALE=N`` (default 1) multiplies the call counts and the streamed volume for a longer run.
 """
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ SESSION = f"faults-{uuid.uuid4().hex[:10]}"
 LABELS = {"dind.session": SESSION}
 SAFETY = 120.0  # seconds: a hang fails the test after this, it is no performance bound
 STREAM_ERRORS = (errors.StreamError, errors.ConnectionError)
+SCALE = max(1, int(os.environ.get("DIND_FAULTS_SCALE", "1")))
+SEQUENTIAL, THREADS, PER_THREAD = 1000 * SCALE, 4, 250 * SCALE
 
 
 def outer() -> dind.Client:
@@ -480,7 +483,7 @@ def test_many_calls_leak_no_file_descriptors(engine: dind.Client, transport: str
     before = fd_count()
 
     t0 = time.monotonic()
-    for i in range(1000):
+    for i in range(SEQUENTIAL):
         calls[i % 3]()
     sequential = time.monotonic() - t0
     after_sequential = fd_count()
@@ -488,14 +491,15 @@ def test_many_calls_leak_no_file_descriptors(engine: dind.Client, transport: str
     rounds = []
     for _ in range(2):
         t0 = time.monotonic()
-        concurrently(4, lambda k: [calls[(i + k) % 3]() for i in range(250)])
+        concurrently(THREADS, lambda k: [calls[(i + k) % 3]() for i in range(PER_THREAD)])
         rounds.append((time.monotonic() - t0, fd_count(), client.api.idle_connections))
-    del client, calls
+    client, calls = None, []  # the last references: its connections close now
     after_close = fd_count()
 
     print(f"{transport}: fds {baseline} without the client, {before} after its first call, {after_sequential} "
-          f"after 1000 sequential calls ({sequential:.2f} s), "
-          + ", ".join(f"{fds} after 4x250 concurrent ({t:.2f} s, {idle} idle connections)" for t, fds, idle in rounds)
+          f"after {SEQUENTIAL} sequential calls ({sequential:.2f} s), "
+          + ", ".join(f"{fds} after {THREADS}x{PER_THREAD} concurrent ({t:.2f} s, {idle} idle connections)"
+                      for t, fds, idle in rounds)
           + f", {after_close} once the client is gone")
     assert after_sequential <= before  # one connection, reused for all
     for _, fds, idle in rounds:
@@ -506,7 +510,7 @@ def test_many_calls_leak_no_file_descriptors(engine: dind.Client, transport: str
 
 
 # ---- memory under a slow reader of a fast stream -----------------------------------------------------------------
-STREAM_MB = 220
+STREAM_MB = 220 * SCALE
 # ~1 KB lines, STREAM_MB MiB in total, as fast as the container can write them.
 FAST = ["sh", "-c", f"yes \"$(printf '%01000d' 0)\" | head -c {STREAM_MB << 20}"]
 
