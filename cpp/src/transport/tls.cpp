@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -92,7 +93,12 @@ std::shared_ptr<TlsContext> make_tls_context(const TlsConfig& c) {
       X509_STORE* store = SSL_CTX_get_cert_store(ctx);
       for (int i = 0; i < sk_X509_INFO_num(infos); ++i) {
         X509_INFO* info = sk_X509_INFO_value(infos, i);
-        if (info->x509 && X509_STORE_add_cert(store, info->x509) == 1) ++added;
+        if (info->x509 && X509_STORE_add_cert(store, info->x509) == 1) {
+          // Fill OpenSSL's per-cert extension cache now, on one thread: otherwise the first concurrent handshakes
+          // fill it, published through atomics inside libcrypto that ThreadSanitizer cannot see.
+          X509_check_purpose(info->x509, -1, 0);
+          ++added;
+        }
       }
       sk_X509_INFO_pop_free(infos, X509_INFO_free);
     }
@@ -108,6 +114,7 @@ std::shared_ptr<TlsContext> make_tls_context(const TlsConfig& c) {
     if (ec) throw TlsError("cannot use the client key " + c.key_source + ": " + openssl_errors());
     if (SSL_CTX_check_private_key(ctx) != 1)
       throw TlsError("the client key " + c.key_source + " does not match the certificate " + c.cert_source);
+    X509_check_purpose(SSL_CTX_get0_certificate(ctx), -1, 0);  // the same cache, for the shared client cert
   }
   t->ctx.set_verify_mode(c.verify ? boost::asio::ssl::verify_peer : boost::asio::ssl::verify_none);
   return t;
