@@ -139,7 +139,8 @@ class Drain:
 
 # ---- a private engine (item 1, and a stream whose daemon dies) ---------------------------------------------------
 class PrivateEngine:
-    """A second dockerd with its own socket, data root, exec root and containerd, killed and restarted at will."""
+    """A second dockerd with its own socket, data root, exec root, containerd and network namespace, killed and
+    restarted at will; it never touches the machine engine's bridge, iptables or mounts."""
 
     def __init__(self) -> None:
         # Short: unix socket paths (ours and containerd's under the exec root) are limited to 108 bytes.
@@ -156,8 +157,11 @@ class PrivateEngine:
         self.starts += 1
         log = open(self.root / f"dockerd-{self.starts}.log", "wb")
         t0 = time.monotonic()
+        # In its own network and mount namespaces: `--bridge none` makes dockerd delete the link named docker0,
+        # which in the host's namespace is the machine engine's bridge. A unix socket is reached through the file
+        # system, so the client under test dials it from here all the same.
         self.proc = subprocess.Popen(
-            ["dockerd", "--host", self.url, "--data-root", str(self.root / "data"),
+            ["unshare", "--net", "--mount", "dockerd", "--host", self.url, "--data-root", str(self.root / "data"),
              "--exec-root", str(self.root / "exec"), "--pidfile", str(pidfile), "--bridge", "none",
              "--iptables=false", "--ip6tables=false"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
@@ -333,7 +337,10 @@ def test_streams_end_when_their_container_is_killed(engine: dind.Client) -> None
 # ---- a dind daemon killed from outside ---------------------------------------------------------------------------
 def test_streams_end_when_their_dind_daemon_is_killed(engine: dind.Client, session_env: str) -> None:
     with dind.Dind(DIND_IMAGE, client=engine) as d:
-        d.load_images([BUSYBOX])
+        try:
+            d.load_images([BUSYBOX])
+        except errors.DockerException as e:
+            pytest.fail(f"loading {BUSYBOX} into {d.name} failed: {e}\nits log:\n{d.logs(40)}")
         inner = d.client.containers.run(BUSYBOX, CHATTER, detach=True)
         drains = [Drain("events", d.client.events(decode=True)),
                   Drain("logs follow", inner.logs(stream=True, follow=True)),
