@@ -383,6 +383,24 @@ TEST(TlsConfig, MissingFilesNameTheFile) {
   EXPECT_NE(m.find("no CA"), std::string::npos) << m;
 }
 
+TEST(TlsConfig, AnEncryptedKeyIsAnErrorNotAPassPhrasePrompt) {
+  // OpenSSL's default would ask for the pass phrase on the terminal and block (found by fuzz_endpoint).
+  auto& p = pki();
+  BIO* b = BIO_new(BIO_s_mem());
+  const char pass[] = "secret";
+  PEM_write_bio_PrivateKey(b, p.client.key.get(), EVP_aes_128_cbc(), reinterpret_cast<const unsigned char*>(pass),
+                           sizeof pass - 1, nullptr, nullptr);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(b, &data);
+  const std::string encrypted(data, static_cast<std::size_t>(n));
+  BIO_free(b);
+  const std::string m = message_of<dind::TlsError>([&] {
+    tls_client("https://127.0.0.1:1", dind::TlsConfig::from_pem(p.ca.pem().cert, p.client.pem().cert, encrypted));
+  });
+  EXPECT_NE(m.find("encrypted"), std::string::npos) << m;
+  EXPECT_EQ(m.find("secret"), std::string::npos) << m;
+}
+
 // ---- TLS against an in-process server ----------------------------------------------------------------------
 
 TEST(Tls, MutualTlsWorksAndConnectionsAreReused) {

@@ -110,8 +110,15 @@ std::shared_ptr<TlsContext> make_tls_context(const TlsConfig& c) {
     boost::system::error_code ec;
     t->ctx.use_certificate_chain(boost::asio::buffer(c.cert_pem), ec);
     if (ec) throw TlsError("cannot use the client certificate " + c.cert_source + ": " + openssl_errors());
+    // An encrypted key must fail, not make OpenSSL prompt for a pass phrase on the terminal and block.
+    SSL_CTX_set_default_passwd_cb(ctx, [](char*, int, int, void*) { return 0; });
     t->ctx.use_private_key(boost::asio::buffer(c.key_pem), boost::asio::ssl::context::pem, ec);
-    if (ec) throw TlsError("cannot use the client key " + c.key_source + ": " + openssl_errors());
+    if (ec) {
+      const std::string detail = openssl_errors();  // drains this thread's OpenSSL error queue either way
+      const bool encrypted = c.key_pem.find("ENCRYPTED") != std::string::npos;
+      throw TlsError("cannot use the client key " + c.key_source + ": " +
+                     (encrypted ? "it is encrypted (give an unencrypted key, as the docker CLI needs)" : detail));
+    }
     if (SSL_CTX_check_private_key(ctx) != 1)
       throw TlsError("the client key " + c.key_source + " does not match the certificate " + c.cert_source);
     X509_check_purpose(SSL_CTX_get0_certificate(ctx), -1, 0);  // the same cache, for the shared client cert
