@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "dind/archive.hpp"
 #include "dind/client.hpp"
@@ -19,14 +20,27 @@ namespace {
 const std::string kSession = "test-images-cpp-" + std::to_string(::getpid());
 const std::string kRepo = "dind-test-images-cpp-" + std::to_string(::getpid());
 
+// The engine runs one image prune at a time and answers 409 to another meanwhile: ctest -j2 runs two of these tests
+// at once, so wait for the other one's prune to end.
+nlohmann::json prune_images(dind::Images& images, const nlohmann::json& filters) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return images.prune(filters);
+    } catch (const dind::Conflict& e) {
+      if (attempt == 100 || std::string(e.what()).find("already running") == std::string::npos) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+}
+
 class ImagesTest : public ::testing::Test {
  protected:
   void TearDown() override {
     // Names tagged by the tests, then anything labelled with the session (dangling intermediates of builds).
     for (const auto& img : images.list(false, {{"reference", kRepo}}))
       for (const auto& t : img.value("RepoTags", nlohmann::json::array())) images.remove(t.get<std::string>(), true);
-    images.prune({{"label", "dind.session=" + kSession}, {"dangling", false}});
-    images.prune({{"label", "dind.session=" + kSession}});
+    prune_images(images, {{"label", "dind.session=" + kSession}, {"dangling", false}});
+    prune_images(images, {{"label", "dind.session=" + kSession}});
     std::error_code ec;
     if (!dir.empty()) fs::remove_all(dir, ec);
   }
@@ -112,7 +126,7 @@ TEST_F(ImagesTest, ImportWithChangesAndPruneByLabel) {
   const std::string id = messages.back().at("status").get<std::string>();
   auto info = images.inspect(id);
   EXPECT_EQ(info["Config"]["Labels"]["dind.session"], kSession);
-  auto pruned = images.prune({{"label", "dind.session=" + kSession}});
+  auto pruned = prune_images(images, {{"label", "dind.session=" + kSession}});
   bool deleted = false;
   for (const auto& d : pruned.value("ImagesDeleted", nlohmann::json::array())) deleted |= d.value("Deleted", "") == id;
   EXPECT_TRUE(deleted) << pruned.dump();
