@@ -136,7 +136,7 @@ def test_missing_image_names_it(outer: dind.Client) -> None:
 
 
 def test_contradictory_options(outer: dind.Client) -> None:
-    with pytest.raises(errors.DockerException, match="TLS"):
+    with pytest.raises(errors.DockerException, match="TLS"), pytest.warns(errors.InsecureWarning):
         dind.Dind(DIND_IMAGE, tls=False, tls_san=["DNS:x"], labels=TEST_LABEL)
     with pytest.raises(ValueError):
         dind.Dind(DIND_IMAGE, pull="sometimes", labels=TEST_LABEL)
