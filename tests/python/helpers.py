@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import Dict, List
+from typing import Any, Dict, Iterable, List
 
 import dind
 from dind import errors
@@ -13,10 +13,10 @@ def outer() -> dind.Client:
     return dind.Client("unix:///var/run/docker.sock")
 
 
-def purge(session: str) -> List[str]:
-    """Removes every container (with volumes) of a session and the cert dirs they name; returns their names."""
+def remove_containers(containers: Iterable[Any]) -> List[str]:
+    """Removes the containers (force, with volumes) and the dind cert dirs they name; returns their names."""
     removed = []
-    for c in outer().containers.list(all=True, filters={"label": [f"dind.session={session}"]}):
+    for c in containers:
         certs = c.labels.get("dind.cert-path", "")
         try:
             c.remove(force=True, v=True)
@@ -26,6 +26,11 @@ def purge(session: str) -> List[str]:
             shutil.rmtree(certs, ignore_errors=True)
         removed.append(c.name)
     return removed
+
+
+def purge(session: str) -> List[str]:
+    """Removes every container (with volumes) of a session and the cert dirs they name; returns their names."""
+    return remove_containers(outer().containers.list(all=True, filters={"label": [f"dind.session={session}"]}))
 
 
 def exists(name: str) -> bool:

@@ -160,6 +160,16 @@ def _script(body: str) -> List[str]:
     return [sys.executable, "-c", textwrap.dedent(body)]
 
 
+def _assert_gone(outer: dind.Client, cid: str, cert_path: str, volumes: List[str]) -> None:
+    """The container, its cert dir and its volumes no longer exist."""
+    with pytest.raises(errors.NotFound):
+        outer.containers.get(cid)
+    assert not Path(cert_path).exists(), f"the cert directory {cert_path} was left behind"
+    for name in volumes:
+        with pytest.raises(errors.NotFound):
+            outer.volumes.get(name)
+
+
 def _wait_for_daemon(outer: dind.Client, label: str, timeout: float = 120) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -227,12 +237,7 @@ def test_ctrl_c_while_waiting_for_the_daemon_abandons_the_start_and_leaves_nothi
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=300)  # a safety net: without cancellation it would wait out 600 s
         assert proc.returncode == 0 and out.strip() == "interrupted", out
-        with pytest.raises(errors.NotFound):
-            outer.containers.get(cid)
-        assert not Path(cert_path).exists()
-        for name in volumes:
-            with pytest.raises(errors.NotFound):
-                outer.volumes.get(name)
+        _assert_gone(outer, cid, cert_path, volumes)
     finally:
         proc.kill()
         proc.wait()
@@ -256,12 +261,7 @@ def test_sigkill_leaves_what_reap_removes(outer: dind.Client, tmp_path: Path) ->
         assert outer.containers.get(cid)  # still there: nothing could tear it down
         removed = dind.reap()
         assert cid in removed["containers"]
-        with pytest.raises(errors.NotFound):
-            outer.containers.get(cid)
-        assert not Path(cert_path).exists()
-        for name in volumes:
-            with pytest.raises(errors.NotFound):
-                outer.volumes.get(name)
+        _assert_gone(outer, cid, cert_path, volumes)
     finally:
         proc.kill()
         proc.wait()

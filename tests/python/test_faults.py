@@ -27,6 +27,7 @@ import pytest
 
 import dind
 from dind import errors
+from helpers import remove_containers
 
 BUSYBOX = "busybox:latest"
 DIND_IMAGE = "dind-offline:latest"
@@ -56,16 +57,8 @@ def rss_kib() -> int:
 
 def purge_session(client: dind.Client, session: str) -> List[str]:
     """Removes every container (with its volumes), then every volume, of `session`; returns what was left."""
-    left = []
-    for c in client.containers.list(all=True, filters={"label": [f"dind.session={session}"]}):
-        certs = c.labels.get("dind.cert-path", "")
-        try:
-            c.remove(force=True, v=True)
-        except errors.NotFound:
-            pass
-        if certs and "dind-" in certs:
-            shutil.rmtree(certs, ignore_errors=True)
-        left.append(f"container {c.name}")
+    containers = client.containers.list(all=True, filters={"label": [f"dind.session={session}"]})
+    left = [f"container {name}" for name in remove_containers(containers)]
     for v in client.volumes.list(filters={"label": [f"dind.session={session}"]}):
         try:
             v.remove(force=True)

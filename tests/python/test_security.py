@@ -46,6 +46,7 @@ import pytest
 import dind
 from dind import errors
 from dind.errors import InsecureWarning
+from helpers import remove_containers
 
 SESSION = f"sec-{uuid.uuid4().hex[:12]}"
 TEST_LABEL = {"dind.test": SESSION}
@@ -74,17 +75,7 @@ def _made_with(labels: Dict[str, str]) -> List[object]:
 
 def _purge() -> List[str]:
     """Removes (force, with volumes) what this module made, and the cert dirs they name; returns their names."""
-    removed = []
-    for c in _ours():
-        certs = c.labels.get("dind.cert-path", "")
-        try:
-            c.remove(force=True, v=True)
-        except errors.NotFound:
-            pass
-        if certs and "dind-" in certs:
-            shutil.rmtree(certs, ignore_errors=True)
-        removed.append(c.name)
-    return removed
+    return remove_containers(_ours())
 
 
 @pytest.fixture(scope="module", autouse=True)
