@@ -46,7 +46,7 @@ import pytest
 import dind
 from dind import errors
 from dind.errors import InsecureWarning
-from helpers import remove_containers
+from helpers import exports as _exports, remove_containers
 
 SESSION = f"sec-{uuid.uuid4().hex[:12]}"
 TEST_LABEL = {"dind.test": SESSION}
@@ -567,15 +567,6 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=CLI_TIMEOUT, env=env,
                           stdin=subprocess.DEVNULL)
-
-
-def _exports(text: str) -> Dict[str, str]:
-    env = {}
-    for line in text.splitlines():
-        if line.startswith("export "):
-            key, _, value = line[len("export "):].partition("=")
-            env[key] = value.strip("'")
-    return env
 
 
 def test_no_key_in_repr_errors_logs_or_cli_output(daemon: Daemon, pki: Pki, tmp_path: Path,
