@@ -320,7 +320,7 @@ def dind(request: pytest.FixtureRequest) -> Iterator["Dind"]:
     finally:
         state.session_daemon = None
         if shared:
-            d.close()  # an attached daemon is kept: this only lets go of its client
+            d.close()  # attached, hence kept: close() leaves it running for the controller to remove
         else:
             state.end_session_daemon(d)
 
