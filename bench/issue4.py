@@ -162,22 +162,29 @@ def run(quick: bool) -> List[Row]:
     return rows
 
 
+def _attempt(what: str, args: List[str], failures: List[BaseException],
+             env: Optional[Dict[str, str]] = None) -> Optional[Dict[str, Any]]:
+    """One worker run; on failure logs it, adds it to ``failures``, removes what it left and returns None."""
+    try:
+        return run_worker("issue4", args, env=env)
+    except Exception as e:  # noqa: BLE001 - a failed repetition is reported, the others still count
+        failures.append(e)
+        log(f"  {what} FAILED: {e}")
+        cleanup_engine()
+        return None
+
+
 def _start_vs_baseline(reps: int) -> List[Row]:
     d_res: List[Dict[str, Any]] = []
     p_res: List[Dict[str, Any]] = []
-    err: Optional[BaseException] = None
+    failures: List[BaseException] = []
     for i in range(reps):  # ABAB, each a fresh interpreter
-        try:
-            d_res.append(run_worker("issue4", ["dind", "1"]))
-        except Exception as e:  # noqa: BLE001
-            err = e
-            log(f"  dind start #{i + 1} FAILED: {e}")
-            cleanup_engine()
-        try:
-            p_res.append(run_worker("issue4", ["dockerpy"], env=docker_py_env()))
-        except Exception as e:  # noqa: BLE001
-            log(f"  docker-py start #{i + 1} FAILED: {e}")
-            cleanup_engine()
+        d = _attempt(f"dind start #{i + 1}", ["dind", "1"], failures)
+        if d is not None:
+            d_res.append(d)
+        p = _attempt(f"docker-py start #{i + 1}", ["dockerpy"], failures, env=docker_py_env())
+        if p is not None:
+            p_res.append(p)
     log(f"  dind ready: {_stats([r['ready'] for r in d_res])} s; teardown {_stats([r['teardown'] for r in d_res])} s")
     log(f"  docker-py ready: {_stats([r['ready'] for r in p_res])} s (certs seen at "
         f"{_stats([r['certs'] for r in p_res])}); teardown {_stats([r['teardown'] for r in p_res])} s")
@@ -186,7 +193,7 @@ def _start_vs_baseline(reps: int) -> List[Row]:
     rows: List[Row] = []
     if not d_res or not p_res:
         rows.append(failed_row(4, "time to verified TLS ping", "<= 0.4x baseline",
-                               err or RuntimeError("the docker-py baseline failed every time")))
+                               (failures or [RuntimeError("no result")])[0]))
         return rows
     dr, pr = median([r["ready"] for r in d_res]), median([r["ready"] for r in p_res])
     dt, pt = median([r["teardown"] for r in d_res]), median([r["teardown"] for r in p_res])
@@ -202,27 +209,19 @@ def _four_at_once(reps: int) -> List[Row]:
     one_cpu: List[float] = []
     four: List[float] = []
     four_td: List[float] = []
-    err: Optional[BaseException] = None
+    failures: List[BaseException] = []
     for i in range(reps):  # ABAB
-        try:
-            r1 = run_worker("issue4", ["dind", "1"])
+        r1 = _attempt(f"one daemon #{i + 1}", ["dind", "1"], failures)
+        if r1 is not None:
             one.append(r1["ready"])
             one_cpu.append(r1["cpu"])
-        except Exception as e:  # noqa: BLE001
-            err = e
-            log(f"  one daemon #{i + 1} FAILED: {e}")
-            cleanup_engine()
-        try:
-            r = run_worker("issue4", ["dind", "4"])
-            four.append(r["ready"])
-            four_td.append(r["teardown"])
-        except Exception as e:  # noqa: BLE001
-            err = e
-            log(f"  4 daemons #{i + 1} FAILED: {e}")
-            cleanup_engine()
+        r4 = _attempt(f"4 daemons #{i + 1}", ["dind", "4"], failures)
+        if r4 is not None:
+            four.append(r4["ready"])
+            four_td.append(r4["teardown"])
     log(f"  one: {_stats(one)} s; four at once: {_stats(four)} s (teardown of four: {_stats(four_td)} s)")
     if not one or not four:
-        return [failed_row(4, "4 daemons at once vs one", "<= 2x one", err or RuntimeError("no result"))]
+        return [failed_row(4, "4 daemons at once vs one", "<= 2x one", (failures or [RuntimeError("no result")])[0])]
     o, f, c = median(one), median(four), median(one_cpu)
     cores = os.cpu_count() or 1
     # Four starts need 4c CPU-seconds however they overlap: on `cores` CPUs they cannot all be ready before

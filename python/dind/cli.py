@@ -14,6 +14,7 @@ exit status 1 (2 for usage errors).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -23,7 +24,7 @@ import subprocess
 import sys
 import time
 import warnings
-from typing import Any, Dict, List, Mapping, NoReturn, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Mapping, NoReturn, Optional, Sequence
 
 PROG = "dind"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -387,18 +388,33 @@ class _Signalled(BaseException):
         self.signum = signum
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def _command_after_dashes(args: argparse.Namespace, missing: str) -> List[str]:
+    """The command given after ``--``; a usage error saying ``missing`` when there is none."""
     cmd = list(args.cmd)
     if cmd and cmd[0] == "--":
         cmd = cmd[1:]
     if not cmd:
-        _usage(args.parser, "give the command to run after --, e.g. dind run -- docker version")
+        _usage(args.parser, missing)
+    return cmd
 
-    state: Dict[str, Any] = {"child": None, "signum": None}
+
+@contextlib.contextmanager
+def _handling_termination(handler: Callable[[int, Any], None]) -> Iterator[None]:
+    """``handler`` for SIGINT, SIGTERM and SIGHUP inside the block; the previous handlers afterwards."""
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    cmd = _command_after_dashes(args, "give the command to run after --, e.g. dind run -- docker version")
+    state: Dict[str, Any] = {"child": None}
     forward_int = not sys.stdin.isatty() if sys.stdin else True  # on a terminal Ctrl-C reaches the child itself
 
     def on_signal(signum: int, frame: Any) -> None:
-        state["signum"] = signum
         child = state["child"]
         if child is None:
             raise _Signalled(signum)  # still starting: unwind, the finally below removes what exists
@@ -408,40 +424,35 @@ def cmd_run(args: argparse.Namespace) -> int:
             except ProcessLookupError:
                 pass
 
-    caught = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    previous = {s: signal.signal(s, on_signal) for s in caught}
     d = None
-    try:
-        d = _start(args, owner="self")  # this process owns it: if it is killed, `dind prune` removes it
-        env = {**os.environ, **d.env}
-        if args.no_tls:
-            for k in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
-                env.pop(k, None)
+    with _handling_termination(on_signal):
         try:
-            state["child"] = subprocess.Popen(cmd, env=env)
-        except FileNotFoundError:
-            _error("run", f"command not found: {cmd[0]}")
-            return 127  # the shell's status for a missing command
-        except PermissionError:
-            _error("run", f"command not executable: {cmd[0]}")
-            return 126
-        while True:
+            d = _start(args, owner="self")  # this process owns it: if it is killed, `dind prune` removes it
+            env = {**os.environ, **d.env}
+            if args.no_tls:
+                for k in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
+                    env.pop(k, None)
             try:
-                code = state["child"].wait()
-                break
-            except _Signalled:  # pragma: no cover - handlers do not raise once the child runs
-                continue
-        return 128 - code if code < 0 else code
-    except _Signalled as s:
-        return 128 + s.signum
-    finally:
-        try:
+                state["child"] = subprocess.Popen(cmd, env=env)
+            except FileNotFoundError:
+                _error("run", f"command not found: {cmd[0]}")
+                return 127  # the shell's status for a missing command
+            except PermissionError:
+                _error("run", f"command not executable: {cmd[0]}")
+                return 126
+            while True:
+                try:
+                    code = state["child"].wait()
+                    break
+                except _Signalled:  # pragma: no cover - handlers do not raise once the child runs
+                    continue
+            return 128 - code if code < 0 else code
+        except _Signalled as s:
+            return 128 + s.signum
+        finally:
             if d is not None:
                 _progress(f"removing {d.name} ...")
                 d.close()
-        finally:
-            for s, h in previous.items():
-                signal.signal(s, h)
 
 
 def _job_env(text: str) -> str:
@@ -452,11 +463,7 @@ def _job_env(text: str) -> str:
 
 
 def cmd_job(args: argparse.Namespace) -> int:
-    cmd = list(args.cmd)
-    if cmd and cmd[0] == "--":
-        cmd = cmd[1:]
-    if not cmd:
-        _usage(args.parser, "give the job's command after --, e.g. dind job -- docker version")
+    cmd = _command_after_dashes(args, "give the job's command after --, e.g. dind job -- docker version")
     env: List[str] = []
     for item in args.env:
         if "=" in item:
@@ -469,31 +476,27 @@ def cmd_job(args: argparse.Namespace) -> int:
     def on_signal(signum: int, frame: Any) -> None:
         raise _Signalled(signum)  # unwinds Job.run, which kills the job and removes what it made
 
-    caught = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    previous = {s: signal.signal(s, on_signal) for s in caught}
-    try:
-        from . import errors
-        from .job import Job
-
-        job = Job(cmd, image=args.image, environment=env, workdir=args.workdir, workspace=args.workspace,
-                  mode="socket" if args.host_socket else "dind", dind_image=args.dind_image,
-                  start_timeout=args.timeout, load_images=tuple(args.load), allow_host_socket=args.host_socket,
-                  name=args.name)
-        wiring = "the host's Docker socket" if args.host_socket else f"a dind sidecar ({args.dind_image})"
-        _progress(f"running job {job.name} ({args.image}) with {wiring} ...")
+    with _handling_termination(on_signal):
         try:
-            return job.run(stream=True)
-        except errors.DockerException as e:
-            first, _, rest = str(e).partition("\n")
-            _error("job", first)
-            if rest.strip():
-                sys.stderr.write(rest.rstrip("\n") + "\n")
-            return 1
-    except _Signalled as s:
-        return 128 + s.signum
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
+            from . import errors
+            from .job import Job
+
+            job = Job(cmd, image=args.image, environment=env, workdir=args.workdir, workspace=args.workspace,
+                      mode="socket" if args.host_socket else "dind", dind_image=args.dind_image,
+                      start_timeout=args.timeout, load_images=tuple(args.load),
+                      allow_host_socket=args.host_socket, name=args.name)
+            wiring = "the host's Docker socket" if args.host_socket else f"a dind sidecar ({args.dind_image})"
+            _progress(f"running job {job.name} ({args.image}) with {wiring} ...")
+            try:
+                return job.run(stream=True)
+            except errors.DockerException as e:
+                first, _, rest = str(e).partition("\n")
+                _error("job", first)
+                if rest.strip():
+                    sys.stderr.write(rest.rstrip("\n") + "\n")
+                return 1
+        except _Signalled as s:
+            return 128 + s.signum
 
 
 # -- parser and entry point ---------------------------------------------------------------------------------------

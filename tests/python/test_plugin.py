@@ -15,7 +15,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import Dict, Iterator, Tuple
 
 import pytest
 
@@ -176,27 +176,39 @@ def test_xdist_workers_get_a_daemon_each_or_share_one(pytester: pytest.Pytester,
         assert not _exists(name)
 
 
-def test_a_run_killed_with_sigkill_is_reaped_by_the_next_run(pytester: pytest.Pytester, inner,
-                                                              session: str) -> None:
+def _run_holding_a_daemon(pytester: pytest.Pytester) -> Tuple["subprocess.Popen[bytes]", Dict[str, str]]:
+    """Starts an inner pytest run (a subprocess) whose one test holds the session daemon and sleeps; returns the
+    process and {"name", "cert_path"} of its daemon once it is running."""
     info = pytester.path / "daemon.json"
-    pytester.makepyfile(test_hang=f"""
-        import json, time
+    pytester.makepyfile(test_hold=f"""
+        import json, os, time
 
-        def test_hang(dind):
+        def test_hold(dind):
             json.dump({{"name": dind.name, "cert_path": dind.cert_path}}, open({str(info)!r} + ".tmp", "w"))
-            import os; os.rename({str(info)!r} + ".tmp", {str(info)!r})
+            os.rename({str(info)!r} + ".tmp", {str(info)!r})
             time.sleep(600)
         """)
     proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "dind.pytest_plugin", "--dind-image", DIND_IMAGE,
-                             "-p", "no:cacheprovider", "test_hang.py"], cwd=pytester.path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                             "-p", "no:cacheprovider", "test_hold.py"], cwd=pytester.path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + INNER_TIMEOUT
         while not info.exists():
             assert proc.poll() is None, proc.stdout.read().decode(errors="replace")
             assert time.monotonic() < deadline, "the inner run never started its daemon"
             time.sleep(0.1)
-        daemon = json.loads(info.read_text())
+        return proc, json.loads(info.read_text())
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        raise
+
+
+def test_a_run_killed_with_sigkill_is_reaped_by_the_next_run(pytester: pytest.Pytester, inner,
+                                                              session: str) -> None:
+    proc, daemon = _run_holding_a_daemon(pytester)
+    try:
         volumes = _volumes_of(daemon["name"])
     finally:
         proc.kill()  # SIGKILL: no finalizer, no atexit, no signal handler runs
@@ -222,25 +234,8 @@ def test_a_run_killed_with_sigkill_is_reaped_by_the_next_run(pytester: pytest.Py
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_an_interrupted_run_removes_its_daemon_itself(pytester: pytest.Pytester, session: str, signum: int) -> None:
     # Ctrl-C: pytest tears the session down (fixture finalizers); SIGTERM: dind's own handler removes its daemons.
-    info = pytester.path / "daemon.json"
-    pytester.makepyfile(test_wait=f"""
-        import json, os, time
-
-        def test_wait(dind):
-            json.dump({{"name": dind.name, "cert_path": dind.cert_path}}, open({str(info)!r} + ".tmp", "w"))
-            os.rename({str(info)!r} + ".tmp", {str(info)!r})
-            time.sleep(600)
-        """)
-    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "dind.pytest_plugin", "--dind-image", DIND_IMAGE,
-                             "-p", "no:cacheprovider", "test_wait.py"], cwd=pytester.path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    proc, daemon = _run_holding_a_daemon(pytester)
     try:
-        deadline = time.monotonic() + INNER_TIMEOUT
-        while not info.exists():
-            assert proc.poll() is None, proc.stdout.read().decode(errors="replace")
-            assert time.monotonic() < deadline, "the inner run never started its daemon"
-            time.sleep(0.1)
-        daemon = json.loads(info.read_text())
         volumes = _volumes_of(daemon["name"])
         proc.send_signal(signum)
         out, _ = proc.communicate(timeout=INNER_TIMEOUT)
