@@ -2,8 +2,9 @@
 // cert dir (ca.pem, cert.pem, key.pem) taken from the input, then the TLS context made from it. The input is NUL-
 // separated fields, fed as the environment would (a cut only splits the host into the pieces of a concatenation).
 // Invariants: a parsed endpoint re-parses from its url() to the same endpoint; its host never holds a byte that
-// could break the Host header or the address; only dind::Error (TlsError for TLS material). Flags: 1 DOCKER_HOST set,
-// 2 DOCKER_TLS_VERIFY set, 4 to "0", 8 DOCKER_CERT_PATH set, 16 HOME set, 32/64/128 ca.pem/cert.pem/key.pem exist.
+// could break the Host header, the address or ssh's command line; only dind::Error (TlsError for TLS material). Flags:
+// 1 DOCKER_HOST set, 2 DOCKER_TLS_VERIFY set, 4 to "0", 8 DOCKER_CERT_PATH set, 16 HOME set, 32/64/128
+// ca.pem/cert.pem/key.pem exist.
 #include <unistd.h>
 
 #include <cstdint>
@@ -28,7 +29,10 @@ struct CertDir {
   std::string path;
   CertDir() {
     const char* base = std::getenv("TMPDIR");
-    path = std::string(base && *base ? base : access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp") + "/dind-fuzz-certs-XXXXXX";
+    path = std::string(base && *base                   ? base
+                       : access("/dev/shm", W_OK) == 0 ? "/dev/shm"
+                                                       : "/tmp") +
+           "/dind-fuzz-certs-XXXXXX";
     if (!mkdtemp(path.data())) broken("cannot make a temporary cert dir", path);
   }
   ~CertDir() {
@@ -51,7 +55,8 @@ void put_file(const std::string& path, const std::string* content) {
 }
 
 bool same(const Endpoint& a, const Endpoint& b) {
-  return a.kind == b.kind && a.path == b.path && a.host == b.host && a.port == b.port && a.tls == b.tls;
+  return a.kind == b.kind && a.path == b.path && a.host == b.host && a.port == b.port && a.user == b.user &&
+         a.tls == b.tls;
 }
 
 void check_endpoint(const std::string& url, bool tls) {
@@ -65,10 +70,17 @@ void check_endpoint(const std::string& url, bool tls) {
     if (ep.path.empty() || ep.path[0] != '/') broken("a unix endpoint without an absolute path", url);
     if (ep.path.find('\0') != std::string::npos) broken("a unix socket path with a NUL byte", url);
   } else {
-    if (ep.host.empty() || ep.port == 0) broken("a TCP endpoint without host or port", url);
+    const bool ssh = ep.kind == Endpoint::Kind::Ssh;
+    if (ep.host.empty() || (ep.port == 0 && !ssh)) broken("a TCP endpoint without host or port", url);
     for (unsigned char c : ep.host)
       if (c <= 0x20 || c >= 0x7f || c == '/' || c == '@' || c == '[' || c == ']' || c == '\\')
         broken("a host with a byte that breaks the Host header or the address", url);
+    // ssh's command line: neither the host nor the login may read as an option, nor carry odd bytes.
+    if (ssh && (ep.host[0] == '-' || (!ep.user.empty() && ep.user[0] == '-')))
+      broken("an ssh argument starting with '-'", url);
+    for (unsigned char c : ep.user)
+      if (c <= 0x20 || c >= 0x7f || c == '@' || c == ':' || c == '/')
+        broken("a login name with a byte ssh cannot carry", url);
   }
   Endpoint again;
   Outcome o2 = outcome_of([&] { again = Endpoint::parse(ep.url(), ep.tls); });
@@ -123,7 +135,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       broken("from_env threw " + o.kind, o.message);
     return 0;
   }
-  if (c.endpoint.is_unix() && c.tls) broken("TLS settings kept for a unix socket");
+  if (!c.endpoint.is_tcp() && c.tls) broken("TLS settings kept for a unix socket or ssh");
   if (c.endpoint.tls != c.tls.has_value()) broken("endpoint TLS and TLS config disagree", c.endpoint.url());
   if (c.tls) {
     Outcome t = outcome_of([&] { (void)detail::make_tls_context(*c.tls); });

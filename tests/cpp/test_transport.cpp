@@ -295,12 +295,28 @@ TEST(Endpoint, Parses) {
   auto v6 = dind::Endpoint::parse("tcp://[::1]:2375");
   EXPECT_EQ(v6.host, "::1");
   EXPECT_EQ(v6.host_header(), "[::1]:2375");
+
+  auto s = dind::Endpoint::parse("ssh://me@build-host:2222");
+  EXPECT_EQ(s.kind, dind::Endpoint::Kind::Ssh);
+  EXPECT_EQ(s.user, "me");
+  EXPECT_EQ(s.host, "build-host");
+  EXPECT_EQ(s.port, 2222);
+  EXPECT_EQ(s.url(), "ssh://me@build-host:2222");
+  EXPECT_EQ(s.host_header(), "docker");
+  auto bare = dind::Endpoint::parse("ssh://127.0.0.1", true);  // TLS has no meaning over ssh
+  EXPECT_EQ(bare.port, 0);
+  EXPECT_TRUE(bare.user.empty());
+  EXPECT_FALSE(bare.tls);
+  EXPECT_EQ(bare.url(), "ssh://127.0.0.1");
+  EXPECT_EQ(dind::Endpoint::parse("ssh://root@[::1]:22").url(), "ssh://root@[::1]:22");
+  EXPECT_FALSE(dind::ClientConfig::from_url("ssh://h", dind::TlsConfig{}).tls);
 }
 
 TEST(Endpoint, RejectsWithTheValueInTheMessage) {
   for (const char* bad :
-       {"npipe:////./pipe/docker_engine", "ssh://me@host", "/var/run/docker.sock", "unix://relative.sock", "tcp://",
-        "tcp://host:", "tcp://host:99999", "tcp://host:2375/path", "ftp://host", "tcp://::1:2375", "tcp://host:abc"}) {
+       {"npipe:////./pipe/docker_engine", "ssh://me:secret@host", "ssh://-oProxyCommand=x", "ssh://-l@h",
+        "/var/run/docker.sock", "unix://relative.sock", "tcp://", "tcp://host:", "tcp://host:99999",
+        "tcp://host:2375/path", "ftp://host", "tcp://::1:2375", "tcp://host:abc"}) {
     std::string m = message_of<dind::Error>([&] { dind::Endpoint::parse(bad); });
     EXPECT_NE(m.find(std::string("\"") + bad + "\""), std::string::npos) << bad << " → " << m;
   }

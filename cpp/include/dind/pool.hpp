@@ -23,7 +23,8 @@ class Pool {
     bool reused = false;  // came from the idle list (a failure before any answer may be retried once)
   };
 
-  Pool(Endpoint endpoint, std::optional<TlsConfig> tls, Options options);
+  // `dialer` (optional) makes the connections instead of Connection::open(endpoint): a tunnel.
+  Pool(Endpoint endpoint, std::optional<TlsConfig> tls, Options options, Dialer dialer = {});
 
   // An idle connection that still looks alive, else a new one (connect bounded by `deadline` and connect_timeout).
   Lease acquire(Clock::time_point deadline);
@@ -40,6 +41,7 @@ class Pool {
   Endpoint endpoint_;
   std::shared_ptr<detail::TlsContext> tls_;
   Options options_;
+  Dialer dialer_;
   mutable std::mutex mu_;
   std::deque<std::unique_ptr<Connection>> idle_;  // most recently used at the back
 };

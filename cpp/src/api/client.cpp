@@ -34,7 +34,7 @@ struct Client::Impl {
     o.max_idle = config.max_idle;
     o.idle_keepalive = config.idle_keepalive;
     o.connect_timeout = std::min(config.connect_timeout, config.timeout);
-    pool = std::make_shared<Pool>(config.endpoint, config.tls, o);
+    pool = std::make_shared<Pool>(config.endpoint, config.tls, o, config.dialer);
     version = config.version;
   }
 

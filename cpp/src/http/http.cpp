@@ -123,7 +123,7 @@ struct Exchange {
         }
         if (parser.got_some() || buf.size() > 0)
           throw ConnectionError(what + ": the connection closed in the middle of the response head");
-        if (conn && !conn->endpoint().is_unix() && !conn->endpoint().tls && !conn->received_any())
+        if (conn && conn->endpoint().is_tcp() && !conn->endpoint().tls && !conn->received_any())
           throw ConnectionError(what +
                                 ": the server closed the connection without answering (is this a TLS port? then "
                                 "use https:// or a TLS config)");

@@ -1,11 +1,17 @@
 #include "dind/connection.hpp"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/connect.hpp>
@@ -16,7 +22,10 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
+#include <cstring>
 #include <optional>
+#include <thread>
+#include <vector>
 
 #include "dind/errors.hpp"
 #include "transport/tls_context.hpp"
@@ -54,19 +63,200 @@ bool is_ip_literal(const std::string& host) {
   return !ec;
 }
 
-}  // namespace
+// The child process behind an ssh connection: `ssh ... HOST docker system dial-stdio`, whose stdin and stdout are the
+// other end of a socketpair and whose stderr is kept (the last few KiB) for error messages.
+class SshProcess {
+ public:
+  // Starts ssh for `ep`; returns our end of the socketpair. Throws ConnectionError naming the endpoint.
+  int spawn(const Endpoint& ep, Clock::time_point deadline) {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) fail_spawn(ep, "socketpair", errno);
+    int err[2];
+    if (::pipe2(err, O_CLOEXEC) != 0) {
+      const int e = errno;
+      ::close(pair[0]);
+      ::close(pair[1]);
+      fail_spawn(ep, "pipe", e);
+    }
+    // ssh's own connect timeout, within ours (the docker CLI uses 30 s).
+    long secs = 30;
+    if (deadline != kNoDeadline) {
+      secs = std::chrono::duration_cast<std::chrono::seconds>(deadline - Clock::now()).count() + 1;
+      secs = std::max(1L, std::min(secs, 30L));
+    }
+    std::vector<std::string> args = {"ssh", "-o", "ConnectTimeout=" + std::to_string(secs), "-T"};
+    if (!ep.user.empty()) args.insert(args.end(), {"-l", ep.user});
+    if (ep.port) args.insert(args.end(), {"-p", std::to_string(ep.port)});
+    args.insert(args.end(), {"--", ep.host, "docker", "system", "dial-stdio"});
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
 
-struct Connection::Impl {
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, pair[1], 0);
+    posix_spawn_file_actions_adddup2(&fa, pair[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    // Its own process group: a Ctrl-C at the terminal is ours to handle (we still need the engine to clean up).
+    posix_spawnattr_setpgroup(&attr, 0);
+    sigset_t none, dfl;
+    sigemptyset(&none);
+    sigemptyset(&dfl);
+    sigaddset(&dfl, SIGPIPE);
+    sigaddset(&dfl, SIGINT);
+    sigaddset(&dfl, SIGTERM);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &dfl);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    const int rc = ::posix_spawnp(&pid_, "ssh", &fa, &attr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    ::close(pair[1]);
+    ::close(err[1]);
+    if (rc != 0) {
+      pid_ = -1;
+      ::close(pair[0]);
+      ::close(err[0]);
+      if (rc == ENOENT) throw ConnectionError("cannot connect to " + ep.url() + ": no ssh client on PATH");
+      fail_spawn(ep, "starting ssh", rc);
+    }
+    err_fd_ = err[0];
+    ::fcntl(err_fd_, F_SETFL, O_NONBLOCK);
+    return pair[0];
+  }
+
+  ~SshProcess() {
+    if (err_fd_ >= 0) ::close(err_fd_);
+    if (pid_ <= 0 || reaped_) return;
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+
+  // Why the stream ended: "ssh exited with status 255: ssh: connect to host ... Connection refused". Waits up to
+  // `wait` for ssh to exit (it does right after the stream ends) so that its last words are there.
+  std::string diagnosis(Clock::duration wait) {
+    const auto until = Clock::now() + wait;
+    while (!reaped_ && Clock::now() < until) {
+      drain();
+      int status = 0;
+      const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+      if (r == pid_ || (r < 0 && errno == ECHILD)) {
+        reaped_ = true;
+        status_ = r == pid_ ? status : -1;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    drain();
+    std::string out;
+    if (reaped_ && status_ >= 0 && WIFEXITED(status_))
+      out = "ssh exited with status " + std::to_string(WEXITSTATUS(status_));
+    else if (reaped_ && status_ >= 0 && WIFSIGNALED(status_))
+      out = "ssh was killed by signal " + std::to_string(WTERMSIG(status_));
+    const std::string said = last_lines(stderr_);
+    if (!said.empty()) out += (out.empty() ? "" : ": ") + said;
+    return out.empty() ? "ssh said nothing" : out;
+  }
+
+ private:
+  [[noreturn]] static void fail_spawn(const Endpoint& ep, const char* step, int err) {
+    throw ConnectionError("cannot connect to " + ep.url() + ": " + step + " failed: " + std::strerror(err));
+  }
+
+  void drain() {
+    char buf[1024];
+    for (;;) {
+      const ssize_t n = ::read(err_fd_, buf, sizeof buf);
+      if (n <= 0) return;
+      stderr_.append(buf, static_cast<std::size_t>(n));
+      if (stderr_.size() > 4096) stderr_.erase(0, stderr_.size() - 4096);
+    }
+  }
+
+  // The last two non-empty lines, joined: ssh puts the reason last ("Connection refused", "Permission denied").
+  static std::string last_lines(const std::string& text) {
+    std::vector<std::string> lines;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+      std::size_t nl = text.find('\n', pos);
+      if (nl == std::string::npos) nl = text.size();
+      std::string line = text.substr(pos, nl - pos);
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      if (!line.empty()) lines.push_back(line);
+      pos = nl + 1;
+    }
+    if (lines.size() > 2) lines.erase(lines.begin(), lines.end() - 2);
+    std::string out;
+    for (const auto& l : lines) out += (out.empty() ? "" : " / ") + l;
+    return out;
+  }
+
+  pid_t pid_ = -1;
+  int err_fd_ = -1;
+  bool reaped_ = false;
+  int status_ = -1;
+  std::string stderr_;
+};
+
+// A unix socket, TCP, TLS over TCP, or ssh (a socketpair to the ssh client): all Asio streams on an io_context of
+// this connection's own.
+class SocketConnection final : public Connection {
+ public:
+  explicit SocketConnection(const Endpoint& endpoint) : ep(endpoint) {}
+
+  void open(std::shared_ptr<detail::TlsContext> tls_context, Clock::time_point deadline) {
+    switch (ep.kind) {
+      case Endpoint::Kind::Unix: connect_unix(deadline); return;
+      case Endpoint::Kind::Ssh: {
+        ssh.emplace();
+        unix_sock.emplace(ioc);
+        unix_sock->assign(net::local::stream_protocol(), ssh->spawn(ep, deadline));
+        return;
+      }
+      case Endpoint::Kind::Tunnel:
+        throw ConnectionError("connecting to " + ep.url() + ": a tunnel is dialled through its engine's API");
+      case Endpoint::Kind::Tcp: break;
+    }
+    if (ep.tls) {
+      if (!tls_context) throw TlsError("connecting to " + ep.url() + ": TLS endpoint without a TLS configuration");
+      tls = std::move(tls_context);
+      ssl.emplace(ioc, tls->ctx);
+      connect_tcp(deadline);
+      handshake(deadline);
+    } else {
+      tcp_sock.emplace(ioc);
+      connect_tcp(deadline);
+    }
+  }
+
+  std::size_t read_some(void* buf, std::size_t n, Clock::time_point deadline, const std::string& label) override;
+  void write(const void* buf, std::size_t n, Clock::time_point deadline, const std::string& label) override;
+  void shutdown_send() override;
+  void cancel() noexcept override;
+  bool cancelled() const noexcept override { return cancelled_.load(std::memory_order_acquire); }
+  bool idle_alive() const noexcept override;
+  bool reusable() const noexcept override { return !broken && !cancelled(); }
+  void mark_unreusable() noexcept override { broken = true; }
+  bool received_any() const noexcept override { return got_bytes; }
+  const Endpoint& endpoint() const noexcept override { return ep; }
+  Clock::time_point last_used() const noexcept override { return last_used_; }
+
+ private:
   net::io_context ioc{1};
   Endpoint ep;
   std::shared_ptr<detail::TlsContext> tls;
-  std::optional<unix_socket> unix_sock;
+  std::optional<SshProcess> ssh;                     // declared before the socket: closed after it
+  std::optional<unix_socket> unix_sock;              // unix, and ssh (our end of the socketpair)
   std::optional<tcp::socket> tcp_sock;               // plain TCP
   std::optional<net::ssl::stream<tcp::socket>> ssl;  // TLS over TCP
-  std::atomic<bool> cancelled{false};
+  std::atomic<bool> cancelled_{false};
   bool broken = false;
   bool got_bytes = false;
-  Clock::time_point last_used = Clock::now();
+  Clock::time_point last_used_ = Clock::now();
 
   int fd() {
     if (unix_sock) return unix_sock->native_handle();
@@ -85,7 +275,7 @@ struct Connection::Impl {
   // called. Returns the op's error and byte count; throws TimeoutError, or ConnectionError when cancelled.
   template <class Start>
   std::pair<error_code, std::size_t> run(const std::string& what, Clock::time_point deadline, Start&& start) {
-    if (cancelled.load(std::memory_order_acquire)) {
+    if (cancelled()) {
       broken = true;
       throw ConnectionError(what + ": the connection was closed");
     }
@@ -100,7 +290,7 @@ struct Connection::Impl {
     const auto started = Clock::now();
     while (!done) {
       const auto now = Clock::now();
-      const bool stop = cancelled.load(std::memory_order_acquire);
+      const bool stop = cancelled();
       if (stop || now >= deadline) {
         cancel_io();
         ioc.restart();
@@ -114,12 +304,19 @@ struct Connection::Impl {
       ioc.restart();
       ioc.run_one_for(slice);
     }
-    last_used = Clock::now();
+    last_used_ = Clock::now();
     return {result, bytes};
+  }
+
+  // An ssh stream that ended or broke before any answer: ssh's own words say why (refused, auth, no docker).
+  [[noreturn]] void fail_ssh(const std::string& what, const std::string& detail) {
+    broken = true;
+    throw ConnectionError(what + ": " + detail + " (" + ssh->diagnosis(std::chrono::seconds(2)) + ")");
   }
 
   [[noreturn]] void fail_io(const std::string& what, const error_code& ec) {
     broken = true;
+    if (ssh && !got_bytes) fail_ssh(what, ec.message());
     if (ssl && !got_bytes) {
       // TLS 1.3: a client cert the server rejects surfaces on the first read (an alert, or just a reset).
       throw TlsError(
@@ -226,116 +423,83 @@ struct Connection::Impl {
   }
 };
 
-Connection::Connection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Connection::~Connection() = default;
-
-std::unique_ptr<Connection> Connection::open(const Endpoint& endpoint, std::shared_ptr<detail::TlsContext> tls,
-                                             Clock::time_point deadline) {
-  auto impl = std::make_unique<Impl>();
-  impl->ep = endpoint;
-  if (endpoint.is_unix()) {
-    impl->connect_unix(deadline);
-  } else if (endpoint.tls) {
-    if (!tls) throw TlsError("connecting to " + endpoint.url() + ": TLS endpoint without a TLS configuration");
-    impl->tls = std::move(tls);
-    impl->ssl.emplace(impl->ioc, impl->tls->ctx);
-    impl->connect_tcp(deadline);
-    impl->handshake(deadline);
-  } else {
-    impl->tcp_sock.emplace(impl->ioc);
-    impl->connect_tcp(deadline);
-  }
-  return std::unique_ptr<Connection>(new Connection(std::move(impl)));
-}
-
-std::size_t Connection::read_some(void* buf, std::size_t n, Clock::time_point deadline, const std::string& label) {
-  Impl& m = *impl_;
-  const std::string what = label.empty() ? "reading from " + m.ep.url() : label;
-  auto [ec, got] = m.run(what, deadline, [&](auto handler) {
+std::size_t SocketConnection::read_some(void* buf, std::size_t n, Clock::time_point deadline,
+                                        const std::string& label) {
+  const std::string what = label.empty() ? "reading from " + ep.url() : label;
+  auto [ec, got] = run(what, deadline, [&](auto handler) {
     auto b = net::buffer(buf, n);
-    if (m.unix_sock)
-      m.unix_sock->async_read_some(b, handler);
-    else if (m.tcp_sock)
-      m.tcp_sock->async_read_some(b, handler);
+    if (unix_sock)
+      unix_sock->async_read_some(b, handler);
+    else if (tcp_sock)
+      tcp_sock->async_read_some(b, handler);
     else
-      m.ssl->async_read_some(b, handler);
+      ssl->async_read_some(b, handler);
   });
   if (got > 0) {
-    m.got_bytes = true;
+    got_bytes = true;
     return got;
   }
-  const bool eof = !ec || ec == net::error::eof || (m.ssl && ec == net::ssl::error::stream_truncated);
-  // EOF is for HTTP framing to judge, except on a fresh TLS connection: that is a rejected handshake.
-  if (eof && !(m.ssl && !m.got_bytes)) return 0;
-  m.fail_io(what, ec);
+  const bool eof = !ec || ec == net::error::eof || (ssl && ec == net::ssl::error::stream_truncated);
+  // EOF is for HTTP framing to judge, except on a fresh TLS connection (a rejected handshake) and on a fresh ssh
+  // one (ssh failed, and said why on its stderr).
+  if (eof && ssh && !got_bytes) fail_ssh(what, "the ssh connection ended before any answer");
+  if (eof && !(ssl && !got_bytes)) return 0;
+  fail_io(what, ec);
 }
 
-void Connection::write(const void* buf, std::size_t n, Clock::time_point deadline, const std::string& label) {
-  Impl& m = *impl_;
-  const std::string what = label.empty() ? "writing to " + m.ep.url() : label;
-  auto [ec, put] = m.run(what, deadline, [&](auto handler) {
+void SocketConnection::write(const void* buf, std::size_t n, Clock::time_point deadline, const std::string& label) {
+  const std::string what = label.empty() ? "writing to " + ep.url() : label;
+  auto [ec, put] = run(what, deadline, [&](auto handler) {
     auto b = net::buffer(buf, n);
-    if (m.unix_sock)
-      net::async_write(*m.unix_sock, b, handler);
-    else if (m.tcp_sock)
-      net::async_write(*m.tcp_sock, b, handler);
+    if (unix_sock)
+      net::async_write(*unix_sock, b, handler);
+    else if (tcp_sock)
+      net::async_write(*tcp_sock, b, handler);
     else
-      net::async_write(*m.ssl, b, handler);
+      net::async_write(*ssl, b, handler);
   });
   (void)put;
-  if (ec) m.fail_io(what, ec);
+  if (ec) fail_io(what, ec);
 }
 
-void Connection::shutdown_send() {
-  Impl& m = *impl_;
-  m.broken = true;  // a half-closed connection never goes back to a pool
+void SocketConnection::shutdown_send() {
+  broken = true;  // a half-closed connection never goes back to a pool
   error_code ec;
-  if (m.unix_sock)
-    m.unix_sock->shutdown(net::socket_base::shutdown_send, ec);
-  else if (m.tcp_sock)
-    m.tcp_sock->shutdown(net::socket_base::shutdown_send, ec);
+  if (unix_sock)
+    unix_sock->shutdown(net::socket_base::shutdown_send, ec);
+  else if (tcp_sock)
+    tcp_sock->shutdown(net::socket_base::shutdown_send, ec);
   else
-    m.ssl->next_layer().shutdown(net::socket_base::shutdown_send, ec);  // like moby: raw TCP, no close_notify
+    ssl->next_layer().shutdown(net::socket_base::shutdown_send, ec);  // like moby: raw TCP, no close_notify
   if (ec && ec != net::error::not_connected)
-    throw ConnectionError("half-closing the connection to " + m.ep.url() + ": " + ec.message());
+    throw ConnectionError("half-closing the connection to " + ep.url() + ": " + ec.message());
 }
 
-void Connection::cancel() noexcept {
-  impl_->cancelled.store(true, std::memory_order_release);
+void SocketConnection::cancel() noexcept {
+  cancelled_.store(true, std::memory_order_release);
   try {
     // Wakes the thread blocked in run_one_for at once; posting is the thread-safe way to touch the io_context.
-    Impl* m = impl_.get();
-    net::post(m->ioc, [m] { m->cancel_io(); });
+    net::post(ioc, [this] { cancel_io(); });
   } catch (...) {
   }
 }
 
-bool Connection::cancelled() const noexcept {
-  return impl_->cancelled.load(std::memory_order_acquire);
-}
-
-bool Connection::idle_alive() const noexcept {
-  if (impl_->broken || cancelled()) return false;
-  if (impl_->ssl && SSL_pending(impl_->ssl->native_handle()) > 0) return false;
-  pollfd p{impl_->fd(), POLLIN, 0};
+bool SocketConnection::idle_alive() const noexcept {
+  if (broken || cancelled()) return false;
+  auto& self = const_cast<SocketConnection&>(*this);  // Asio's handles are non-const; nothing is changed here
+  if (self.ssl && SSL_pending(self.ssl->native_handle()) > 0) return false;
+  pollfd p{self.fd(), POLLIN, 0};
   int r = ::poll(&p, 1, 0);
   return r == 0;  // readable (EOF, RST, stray bytes) or an error: the server gave up on it
 }
 
-bool Connection::received_any() const noexcept {
-  return impl_->got_bytes;
-}
-bool Connection::reusable() const noexcept {
-  return !impl_->broken && !cancelled();
-}
-void Connection::mark_unreusable() noexcept {
-  impl_->broken = true;
-}
-const Endpoint& Connection::endpoint() const noexcept {
-  return impl_->ep;
-}
-Clock::time_point Connection::last_used() const noexcept {
-  return impl_->last_used;
+}  // namespace
+
+std::unique_ptr<Connection> Connection::open(const Endpoint& endpoint, std::shared_ptr<detail::TlsContext> tls,
+                                             Clock::time_point deadline) {
+  auto c = std::make_unique<SocketConnection>(endpoint);
+  c->open(std::move(tls), deadline);
+  return c;
 }
 
 }  // namespace dind

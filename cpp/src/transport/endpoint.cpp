@@ -50,7 +50,6 @@ Endpoint Endpoint::parse(const std::string& url, bool tls) {
     return ep;
   }
   if (starts_with(url, "npipe://")) bad(url, "Windows named pipes (npipe://) are not supported");
-  if (starts_with(url, "ssh://")) bad(url, "ssh:// hosts are not supported; forward the socket or use tcp://");
   std::string rest;
   std::uint16_t default_port = 0;
   if (starts_with(url, "tcp://")) {
@@ -65,12 +64,25 @@ Endpoint Endpoint::parse(const std::string& url, bool tls) {
     rest = url.substr(8);
     ep.tls = true;
     default_port = 443;
+  } else if (starts_with(url, "ssh://")) {
+    rest = url.substr(6);
+    ep.kind = Kind::Ssh;
+    const auto at = rest.find('@');
+    if (at != std::string::npos && at < rest.find('/')) {
+      ep.user = rest.substr(0, at);
+      rest = rest.substr(at + 1);
+      if (ep.user.find(':') != std::string::npos)
+        bad(url, "a password in an ssh:// address is not supported (use a key or an ssh agent)");
+      // A login name that ssh would read as an option, or that holds what the command line cannot carry.
+      if (ep.user.empty() || ep.user[0] == '-' || !std::all_of(ep.user.begin(), ep.user.end(), name_char))
+        bad(url, "not a user name before '@'");
+    }
   } else if (url.find("://") == std::string::npos && url[0] == '/') {
     bad(url, "a socket path needs the unix:// scheme: unix://" + url);
   } else {
-    bad(url, "unsupported scheme (expected unix://, tcp://, http:// or https://)");
+    bad(url, "unsupported scheme (expected unix://, tcp://, http://, https:// or ssh://)");
   }
-  ep.kind = Kind::Tcp;
+  if (ep.kind != Kind::Ssh) ep.kind = Kind::Tcp;
   if (!rest.empty() && rest.back() == '/') rest.pop_back();
   if (rest.find('/') != std::string::npos) bad(url, "a path after host:port is not supported");
   if (rest.empty()) bad(url, "no host");
@@ -99,6 +111,7 @@ Endpoint Endpoint::parse(const std::string& url, bool tls) {
   if (ep.host.empty()) bad(url, "no host");
   if (!valid_host(ep.host, rest[0] == '['))
     bad(url, rest[0] == '[' ? "not an IPv6 address between the brackets" : "not a host name or IP address");
+  if (ep.kind == Kind::Ssh && ep.host[0] == '-') bad(url, "a host name cannot start with '-'");
   if (port.empty()) {
     ep.port = default_port;
   } else {
@@ -111,14 +124,28 @@ Endpoint Endpoint::parse(const std::string& url, bool tls) {
   return ep;
 }
 
+Endpoint Endpoint::tunnel(std::string container, std::string path) {
+  Endpoint ep;
+  ep.kind = Kind::Tunnel;
+  ep.host = std::move(container);
+  ep.path = std::move(path);
+  return ep;
+}
+
 std::string Endpoint::url() const {
-  if (kind == Kind::Unix) return "unix://" + path;
-  bool v6 = host.find(':') != std::string::npos;
-  return std::string(tls ? "https://" : "tcp://") + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  const bool v6 = host.find(':') != std::string::npos;
+  const std::string h = v6 ? "[" + host + "]" : host;
+  switch (kind) {
+    case Kind::Unix: return "unix://" + path;
+    case Kind::Ssh: return "ssh://" + (user.empty() ? "" : user + "@") + h + (port ? ":" + std::to_string(port) : "");
+    case Kind::Tunnel: return "tunnel://" + host + path;
+    case Kind::Tcp: break;
+  }
+  return std::string(tls ? "https://" : "tcp://") + h + ":" + std::to_string(port);
 }
 
 std::string Endpoint::host_header() const {
-  if (kind == Kind::Unix) return "docker";
+  if (kind != Kind::Tcp) return "docker";
   bool v6 = host.find(':') != std::string::npos;
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
@@ -126,7 +153,7 @@ std::string Endpoint::host_header() const {
 ClientConfig ClientConfig::from_url(const std::string& url, std::optional<TlsConfig> tls) {
   ClientConfig c;
   c.endpoint = Endpoint::parse(url, tls.has_value());
-  if (c.endpoint.is_unix()) tls.reset();          // TLS settings have no meaning on a unix socket
+  if (!c.endpoint.is_tcp()) tls.reset();          // TLS settings have no meaning on a socket or over ssh
   if (c.endpoint.tls && !tls) tls = TlsConfig{};  // https:// without material: verification will ask for a CA
   c.tls = std::move(tls);
   return c;
@@ -143,8 +170,8 @@ ClientConfig ClientConfig::from_env(const std::map<std::string, std::string>& en
   if (host.empty()) host = kDefaultDockerHost;
 
   std::optional<TlsConfig> tls;
-  bool unix_host = host.rfind("unix://", 0) == 0;
-  if ((verify || has_cert_path) && !unix_host) {
+  const bool socket_host = host.rfind("unix://", 0) == 0 || host.rfind("ssh://", 0) == 0;
+  if ((verify || has_cert_path) && !socket_host) {
     std::string dir = get("DOCKER_CERT_PATH");
     if (dir.empty()) {
       std::string home = get("HOME");

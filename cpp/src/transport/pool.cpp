@@ -4,8 +4,8 @@
 
 namespace dind {
 
-Pool::Pool(Endpoint endpoint, std::optional<TlsConfig> tls, Options options)
-    : endpoint_(std::move(endpoint)), options_(options) {
+Pool::Pool(Endpoint endpoint, std::optional<TlsConfig> tls, Options options, Dialer dialer)
+    : endpoint_(std::move(endpoint)), options_(options), dialer_(std::move(dialer)) {
   if (endpoint_.tls) {
     if (!tls) tls = TlsConfig{};
     tls_ = detail::make_tls_context(*tls);
@@ -28,7 +28,9 @@ Pool::Lease Pool::acquire(Clock::time_point deadline) {
 }
 
 std::unique_ptr<Connection> Pool::connect(Clock::time_point deadline) {
-  return Connection::open(endpoint_, tls_, std::min(deadline, deadline_after(options_.connect_timeout)));
+  const auto dl = std::min(deadline, deadline_after(options_.connect_timeout));
+  if (dialer_) return dialer_(dl);
+  return Connection::open(endpoint_, tls_, dl);
 }
 
 void Pool::release(std::unique_ptr<Connection> conn) {
