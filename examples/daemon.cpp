@@ -8,7 +8,9 @@ int main(int argc, char** argv) {
   using ms = std::chrono::duration<double, std::milli>;
   try {
     auto t0 = std::chrono::steady_clock::now();
-    auto d = dind::Daemon::start(dind::DaemonOptions{}.image(argc > 1 ? argv[1] : "docker:dind"));
+    dind::DaemonOptions options;
+    options.image = argc > 1 ? argv[1] : "docker:dind";
+    auto d = dind::Daemon::start(options);
     const auto& t = d.timings();
     std::cout << "daemon " << d.name() << " ready at " << d.host() << " in " << ms(t.total).count() << " ms (certs "
               << ms(t.certs).count() << ", create " << ms(t.create).count() << ", start " << ms(t.start).count()

@@ -90,6 +90,40 @@ class Worker {
   std::thread thread_;
 };
 
+// Gives a plain option struct (bound with def_readwrite) a constructor that takes its fields by keyword:
+// _core.DaemonOptions(image="docker:dind", tls=True). Each value goes through the field's own setter (so types are
+// checked there); an unknown keyword raises TypeError naming it. Also a __repr__ listing the fields.
+template <class T>
+void def_keyword_init(pyb::class_<T>& c) {
+  c.def(pyb::init([](const pyb::kwargs& kw) {
+    pyb::object self = pyb::cast(T{});
+    const pyb::dict fields = pyb::type::of(self).attr("__dict__");
+    const pyb::object property = pyb::module_::import("builtins").attr("property");
+    for (auto item : kw) {
+      const std::string key = pyb::str(item.first);
+      if (key.empty() || key[0] == '_' || !fields.contains(key.c_str()) ||
+          !pyb::isinstance(fields[key.c_str()], property))
+        throw pyb::type_error(pyb::str(pyb::type::of(self).attr("__name__")).cast<std::string>() +
+                              "() got an unexpected keyword argument '" + key + "'");
+      self.attr(key.c_str()) = item.second;
+    }
+    return self.cast<T>();
+  }));
+  c.def("__repr__", [](const pyb::object& self) {
+    const pyb::dict fields = pyb::type::of(self).attr("__dict__");
+    const pyb::object property = pyb::module_::import("builtins").attr("property");
+    std::string out = pyb::str(pyb::type::of(self).attr("__name__")).cast<std::string>() + "(";
+    bool first = true;
+    for (auto item : fields) {
+      const std::string key = pyb::str(item.first);
+      if (key[0] == '_' || !pyb::isinstance(item.second, property)) continue;
+      out += (first ? "" : ", ") + key + "=" + pyb::repr(self.attr(key.c_str())).cast<std::string>();
+      first = false;
+    }
+    return out + ")";
+  });
+}
+
 // The iterator and context-manager protocol of a stream class with next() and close(): __iter__ returns the
 // stream, __next__ is its next(), __exit__ closes it (exceptions propagate).
 template <class T>

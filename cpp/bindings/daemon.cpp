@@ -1,7 +1,8 @@
-// _core.Daemon and _core.reap: the dind lifecycle (layer 6). Options arrive as plain values from python/dind/daemon.py;
-// every call that talks to an engine runs without the GIL.
+// _core.Daemon, _core.DaemonOptions, _core.Reach and _core.reap: the dind lifecycle (layer 6). Options cross as a plain
+// struct built by keyword; every call that talks to an engine runs without the GIL.
 #include "dind/daemon.hpp"
 
+#include <pybind11/chrono.h>
 #include <pybind11/functional.h>
 #include <pybind11/stl.h>
 
@@ -13,55 +14,98 @@ namespace {
 namespace pyb = pybind11;
 using namespace pybind11::literals;
 
-dind::PullPolicy pull_policy(const std::string& p) {
-  if (p == "missing") return dind::PullPolicy::missing;
-  if (p == "always") return dind::PullPolicy::always;
-  if (p == "never") return dind::PullPolicy::never;
-  throw pyb::value_error("pull must be 'missing', 'always' or 'never', not '" + p + "'");
-}
-
 double seconds(std::chrono::microseconds us) {
   return static_cast<double>(us.count()) / 1e6;
+}
+
+// A str names the member (`ReachKind("tunnel")`, or `reach="tunnel"` in DaemonOptions), through the core's own
+// parser; a bad name is a ValueError with its message.
+template <class E, class Parse>
+void def_enum_from_name(pyb::enum_<E>& e, Parse parse) {
+  e.def(pyb::init([parse](const std::string& name) {
+          try {
+            return parse(name);
+          } catch (const dind::Error& err) {
+            throw pyb::value_error(err.what());
+          }
+        }),
+        "name"_a);
+  e.def("__str__", [](E v) { return std::string(dind::to_string(v)); });
+  pyb::implicitly_convertible<std::string, E>();
 }
 
 }  // namespace
 
 DIND_BINDINGS(daemon) {
+  pyb::class_<dind::Owner>(m, "Owner", "A process whose death orphans what dind made for it (pid and start time).")
+      .def_readonly("pid", &dind::Owner::pid)
+      .def_readonly("start", &dind::Owner::start)
+      .def_readonly("host", &dind::Owner::host)
+      .def_static("this_process", &dind::Owner::self)
+      .def_static("parent_process", &dind::Owner::parent)
+      .def("alive", &dind::Owner::alive);
+
+  pyb::enum_<dind::PullPolicy> pull(m, "PullPolicy");
+  pull.value("missing", dind::PullPolicy::missing)
+      .value("always", dind::PullPolicy::always)
+      .value("never", dind::PullPolicy::never);
+  def_enum_from_name(pull, &dind::parse_pull_policy);
+
+  pyb::enum_<dind::ReachKind> reach_kind(m, "ReachKind");
+  reach_kind.value("auto", dind::ReachKind::automatic)
+      .value("loopback", dind::ReachKind::loopback)
+      .value("network", dind::ReachKind::network)
+      .value("published", dind::ReachKind::published)
+      .value("tunnel", dind::ReachKind::tunnel);
+  def_enum_from_name(reach_kind, &dind::parse_reach_kind);
+
+  pyb::class_<dind::Reach>(m, "Reach", "How a daemon is dialled (kind, address) and why (reason).")
+      .def_property_readonly("kind", [](const dind::Reach& r) { return std::string(dind::to_string(r.kind)); })
+      .def_readonly("address", &dind::Reach::address)
+      .def_readonly("reason", &dind::Reach::reason)
+      .def("__str__", [](const dind::Reach& r) { return std::string(dind::to_string(r.kind)) + ": " + r.reason; })
+      .def("__repr__", [](const dind::Reach& r) {
+        return "<Reach " + std::string(dind::to_string(r.kind)) + " " + r.address + ">";
+      });
+
+  pyb::class_<dind::DaemonOptions> opts(m, "DaemonOptions",
+                                        "What Daemon.start() starts (cpp/include/dind/daemon.hpp).");
+  opts.def_readwrite("image", &dind::DaemonOptions::image)
+      .def_readwrite("privileged", &dind::DaemonOptions::privileged)
+      .def_readwrite("runtime", &dind::DaemonOptions::runtime)
+      .def_readwrite("tls", &dind::DaemonOptions::tls)
+      .def_readwrite("tls_sans", &dind::DaemonOptions::tls_sans)
+      .def_readwrite("network", &dind::DaemonOptions::network)
+      .def_readwrite("aliases", &dind::DaemonOptions::aliases)
+      .def_readwrite("host_port", &dind::DaemonOptions::host_port)
+      .def_readwrite("dockerd_args", &dind::DaemonOptions::dockerd_args)
+      .def_readwrite("env", &dind::DaemonOptions::env)
+      .def_readwrite("mounts", &dind::DaemonOptions::mounts)
+      .def_readwrite("name", &dind::DaemonOptions::name)
+      .def_readwrite("labels", &dind::DaemonOptions::labels)
+      .def_readwrite("pull", &dind::DaemonOptions::pull)
+      .def_readwrite("outer", &dind::DaemonOptions::outer)
+      .def_readwrite("start_timeout", &dind::DaemonOptions::start_timeout)
+      .def_readwrite("owner", &dind::DaemonOptions::owner)
+      .def_readwrite("reach", &dind::DaemonOptions::reach)
+      .def_readwrite("host", &dind::DaemonOptions::host)
+      .def_readwrite("insecure_publish", &dind::DaemonOptions::insecure_publish);
+  dind::py::def_keyword_init(opts);
+
   pyb::class_<dind::Daemon>(m, "Daemon")
       .def_static(
           "start",
-          [](const std::string& image, bool privileged, const std::string& runtime, bool tls,
-             const std::vector<std::string>& tls_san, const std::string& network,
-             const std::vector<std::string>& aliases, int host_port, const std::vector<std::string>& dockerd_args,
-             const std::vector<std::string>& env, const std::vector<std::string>& mounts, const std::string& name,
-             const std::map<std::string, std::string>& labels, const std::string& pull,
-             std::optional<dind::Client> outer, double start_timeout, const std::string& owner) {
-            if (host_port < 0 || host_port > 65535) throw pyb::value_error("host_port must be 0..65535");
-            if (owner != "self" && owner != "parent") throw pyb::value_error("owner must be 'self' or 'parent'");
-            dind::DaemonOptions o;
-            o.image(image).privileged(privileged).runtime(runtime).tls(tls).network(network).name(name);
-            o.host_port(static_cast<std::uint16_t>(host_port)).pull(pull_policy(pull));
-            o.start_timeout(std::chrono::milliseconds(static_cast<long long>(start_timeout * 1000)));
-            for (const auto& s : tls_san) o.tls_san(s);
-            for (const auto& a : aliases) o.alias(a);
-            for (const auto& a : dockerd_args) o.dockerd_arg(a);
-            for (const auto& e : env) o.env(e);
-            for (const auto& v : mounts) o.mount(v);
-            for (const auto& [k, v] : labels) o.label(k, v);
-            if (outer) o.outer(*outer);
-            o.owner(owner == "parent" ? dind::Owner::parent() : dind::Owner::self());
+          [](dind::DaemonOptions o) {
             // On a worker thread, so that Ctrl-C (a signal handler that raises) abandons the start at once: the
             // flag makes start() remove what it made, then the KeyboardInterrupt propagates.
             auto cancel = std::make_shared<std::atomic<bool>>(false);
-            o.cancel_flag(cancel);
+            o.cancel = cancel;
             std::optional<dind::Daemon> started;
             dind::py::Worker worker;
             worker.run([&] { started.emplace(dind::Daemon::start(o)); }, [&] { cancel->store(true); });
             return std::move(*started);
           },
-          "image"_a, "privileged"_a, "runtime"_a, "tls"_a, "tls_san"_a, "network"_a, "aliases"_a, "host_port"_a,
-          "dockerd_args"_a, "env"_a, "mounts"_a, "name"_a, "labels"_a, "pull"_a, "outer"_a, "start_timeout"_a,
-          "owner"_a)
+          "options"_a)
       .def_static(
           "attach",
           [](const std::string& name_or_id, std::optional<dind::Client> outer) {
@@ -72,7 +116,9 @@ DIND_BINDINGS(daemon) {
       .def_property_readonly("id", &dind::Daemon::id)
       .def_property_readonly("name", &dind::Daemon::name)
       .def_property_readonly("host", &dind::Daemon::host)
+      .def_property_readonly("reach", &dind::Daemon::reach)
       .def_property_readonly("cert_path", &dind::Daemon::cert_path)
+      .def_property_readonly("dir", &dind::Daemon::dir)
       .def_property_readonly("tls", &dind::Daemon::tls)
       .def_property_readonly("removed", &dind::Daemon::removed)
       .def_property_readonly("client", [](dind::Daemon& d) { return d.client(); })
@@ -127,6 +173,15 @@ DIND_BINDINGS(daemon) {
           },
           "names"_a, "progress"_a = pyb::none())
       .def(
+          "serve_cli",
+          [](dind::Daemon& d) {
+            // Until the daemon goes, or Ctrl-C / SIGTERM (a handler that raises) sets the flag.
+            auto stop = std::make_shared<std::atomic<bool>>(false);
+            dind::py::Worker worker;
+            worker.run([&] { d.serve_cli(stop); }, [&] { stop->store(true); });
+          },
+          "Tunnel only: serves env's DOCKER_HOST for the docker CLI until the daemon is gone.")
+      .def(
           "remove",
           [](dind::Daemon& d, std::optional<double> graceful) {
             std::optional<std::chrono::seconds> g;
@@ -135,7 +190,34 @@ DIND_BINDINGS(daemon) {
             d.remove(g);
           },
           "graceful"_a = pyb::none())
-      .def("keep", &dind::Daemon::keep, "keep"_a = true);
+      .def("stop_forwarder", &dind::Daemon::stop_forwarder,
+           "Stops this handle's forwarder (tunnel), so that serve_cli() in another process can take its socket over.")
+      .def("keep", &dind::Daemon::keep, "keep"_a = true)
+      .def_static(
+          "list",
+          [](std::optional<dind::Client> outer) {
+            std::vector<dind::DaemonSummary> all;
+            {
+              pyb::gil_scoped_release release;
+              all = dind::Daemon::list(outer ? *outer : dind::Client::from_env());
+            }
+            pyb::list out;
+            for (const auto& d : all) {
+              pyb::dict x;
+              x["name"] = d.name;
+              x["id"] = d.id;
+              x["status"] = d.status;
+              x["host"] = d.reach.address;
+              x["reach"] = std::string(dind::to_string(d.reach.kind));
+              x["reason"] = d.reach.reason;
+              x["session"] = d.session;
+              x["owner_pid"] = d.owner_pid;
+              x["created"] = d.created;
+              out.append(x);
+            }
+            return out;
+          },
+          "outer"_a = pyb::none(), "The dind daemons on the engine (every session, any state), oldest first.");
 
   m.def(
       "reap",
@@ -155,5 +237,13 @@ DIND_BINDINGS(daemon) {
         return out;
       },
       "outer"_a = pyb::none(), "older_than"_a = pyb::none(), "everything"_a = false);
+  m.def(
+      "remove_daemon",
+      [](std::optional<dind::Client> outer, const std::string& name_or_id) {
+        pyb::gil_scoped_release release;
+        return dind::remove_daemon(outer ? *outer : dind::Client::from_env(), name_or_id);
+      },
+      "outer"_a, "name_or_id"_a,
+      "Removes one daemon made by dind, any state: container with volumes, private directory. False if absent.");
   m.def("session_id", &dind::session_id);
 }

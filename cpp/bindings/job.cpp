@@ -1,7 +1,8 @@
-// _core.Job: a CI job container wired to a dind sidecar or the host socket (layer 6). Options arrive as plain
-// values from python/dind/job.py; run() and cancel() talk to the engine without the GIL.
+// _core.Job and _core.JobOptions: a CI job container wired to a dind sidecar or the host socket (layer 6). Options
+// cross as a plain struct built by keyword; run() and cancel() talk to the engine without the GIL.
 #include "dind/job.hpp"
 
+#include <pybind11/chrono.h>
 #include <pybind11/functional.h>
 #include <pybind11/stl.h>
 
@@ -15,49 +16,43 @@ using namespace pybind11::literals;
 dind::JobMode job_mode(const std::string& m) {
   if (m == "dind" || m == "sidecar") return dind::JobMode::sidecar;
   if (m == "socket") return dind::JobMode::socket;
-  throw pyb::value_error("mode must be 'dind' (a sidecar daemon) or 'socket' (the host's socket), not '" + m + "'");
+  throw pyb::value_error("mode must be 'dind' (a sidecar daemon) or 'socket' (the host's socket), not '" +
+                         m.substr(0, 100) + "'");
 }
 
 }  // namespace
 
 DIND_BINDINGS(job) {
+  pyb::enum_<dind::JobMode> mode(m, "JobMode");
+  mode.value("sidecar", dind::JobMode::sidecar).value("socket", dind::JobMode::socket);
+  mode.def(pyb::init(&job_mode), "name"_a);
+  pyb::implicitly_convertible<std::string, dind::JobMode>();
+
+  pyb::class_<dind::JobOptions> opts(m, "JobOptions", "What Job runs (cpp/include/dind/job.hpp).");
+  opts.def_readwrite("image", &dind::JobOptions::image)
+      .def_readwrite("command", &dind::JobOptions::command)
+      .def_readwrite("env", &dind::JobOptions::env)
+      .def_readwrite("workdir", &dind::JobOptions::workdir)
+      .def_readwrite("workspace", &dind::JobOptions::workspace)
+      .def_readwrite("mode", &dind::JobOptions::mode)
+      .def_readwrite("daemon", &dind::JobOptions::daemon)
+      .def_readwrite("daemon_options", &dind::JobOptions::daemon_options)
+      .def_readwrite("load_images", &dind::JobOptions::load_images)
+      .def_readwrite("allow_host_socket", &dind::JobOptions::allow_host_socket)
+      .def_readwrite("labels", &dind::JobOptions::labels)
+      .def_readwrite("name", &dind::JobOptions::name)
+      .def_readwrite("cert_dir", &dind::JobOptions::cert_dir)
+      .def_readwrite("require_docker_cli", &dind::JobOptions::require_docker_cli)
+      .def_readwrite("outer", &dind::JobOptions::outer)
+      .def_readwrite("on_warning", &dind::JobOptions::on_warning);
+  dind::py::def_keyword_init(opts);
+
   pyb::class_<dind::Job>(m, "Job")
-      .def(pyb::init([](const std::string& image, const std::vector<std::string>& command,
-                        const std::vector<std::string>& env, const std::string& workdir, const std::string& workspace,
-                        const std::string& mode, dind::Daemon* daemon, const std::string& dind_image,
-                        double start_timeout, const std::vector<std::string>& load_images, bool allow_host_socket,
-                        const std::map<std::string, std::string>& labels, const std::string& name,
-                        const std::string& cert_dir, bool require_docker_cli, std::optional<dind::Client> outer,
-                        const pyb::object& on_warning) {
-             dind::JobOptions o;
-             o.image(image).command(command).workdir(workdir).workspace(workspace).mode(job_mode(mode));
-             o.allow_host_socket(allow_host_socket).name(name).require_docker_cli(require_docker_cli);
-             if (!cert_dir.empty()) o.cert_dir(cert_dir);
-             for (const auto& e : env) o.env(e);
-             for (const auto& i : load_images) o.load_image(i);
-             for (const auto& [k, v] : labels) o.label(k, v);
-             if (daemon) o.daemon(*daemon);
-             dind::DaemonOptions d;
-             if (!dind_image.empty()) d.image(dind_image);
-             d.start_timeout(std::chrono::milliseconds(static_cast<long long>(start_timeout * 1000)));
-             if (outer) {
-               d.outer(*outer);
-               o.outer(*outer);
-             }
-             o.daemon_options(std::move(d));
-             if (!on_warning.is_none()) {
-               o.on_warning([on_warning](const std::string& text) {
-                 pyb::gil_scoped_acquire acquire;
-                 on_warning(text);
-               });
-             }
+      .def(pyb::init([](dind::JobOptions o) {
              pyb::gil_scoped_release release;  // Client::from_env() may read files
              return dind::Job(std::move(o));
            }),
-           "image"_a, "command"_a, "env"_a, "workdir"_a, "workspace"_a, "mode"_a, "daemon"_a, "dind_image"_a,
-           "start_timeout"_a, "load_images"_a, "allow_host_socket"_a, "labels"_a, "name"_a, "cert_dir"_a,
-           "require_docker_cli"_a, "outer"_a, "on_warning"_a,
-           pyb::keep_alive<1, 8>())  // a given daemon lives as long as the job that uses it
+           "options"_a)
       .def_property_readonly("name", &dind::Job::name)
       .def_property_readonly("workspace", &dind::Job::workspace)
       .def(

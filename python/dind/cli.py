@@ -183,7 +183,14 @@ def _daemon_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-tls", action="store_true",
                    help="plain TCP on 2375 (started with --tls=false) instead of mutual TLS on 2376: no "
                         "authentication, any local process can control the daemon (warns on stderr)")
-    g.add_argument("--port", type=_port, default=0, help="host port on 127.0.0.1 (default: 0, a free one)")
+    g.add_argument("--port", type=_port, default=0, help="host port to publish (default: 0, a free one)")
+    g.add_argument("--reach", choices=("auto", "loopback", "network", "published", "tunnel"), default="auto",
+                   help="how to dial the daemon (default: auto, decided from the engine and where this runs; "
+                        "tunnel: through the engine's API, no port)")
+    g.add_argument("--host", default=None, metavar="HOST",
+                   help="dial the published port at HOST (default: $DIND_HOST, if set)")
+    g.add_argument("--insecure-publish", action="store_true",
+                   help="with --no-tls, allow the plain TCP port to be published beyond loopback")
     g.add_argument("--dockerd-arg", action="append", default=[], metavar="ARG",
                    help="extra dockerd flag, repeatable; write it as --dockerd-arg=--mtu=1400")
     g.add_argument("--runtime", help="OCI runtime such as sysbox-runc (then not privileged)")
@@ -206,6 +213,7 @@ def _start(args: argparse.Namespace, owner: str, owner_labels: Optional[Mapping[
     kwargs: Dict[str, Any] = {
         "tls": not args.no_tls, "host_port": args.port, "dockerd_args": tuple(args.dockerd_arg),
         "name": args.name, "pull": args.pull, "start_timeout": args.timeout, "owner": owner,
+        "reach": args.reach, "host": args.host, "insecure_publish": args.insecure_publish,
     }
     if args.runtime:
         kwargs.update(runtime=args.runtime, privileged=False)
@@ -226,7 +234,7 @@ def _start(args: argparse.Namespace, owner: str, owner_labels: Optional[Mapping[
             warnings.simplefilter("ignore", InsecureWarning)
         d = Dind(args.image, **kwargs)
     total = d.timings.get("total", 0.0)
-    _progress(f"{d.name} ready on {d.host} in {total:.2f} s")
+    _progress(f"{d.name} ready on {d.host} in {total:.2f} s ({d.reach})")
     if args.load:
         from . import errors
 
@@ -285,37 +293,16 @@ def cmd_ls(args: argparse.Namespace) -> int:
         for x in daemons:
             print(x["name"])
         return 0
-    rows = [("NAME", "STATUS", "HOST", "OWNER", "CREATED")]
+    rows = [("NAME", "STATUS", "REACH", "HOST", "OWNER", "CREATED")]
     for x in daemons:
         pid = int(x.get("owner_pid") or 0)
         owner = f"{pid}" if _owner_alive(pid) else f"{pid} (gone)"
-        rows.append((x["name"], x.get("status", ""), x.get("host") or "-", owner, _age(x.get("created", 0))))
+        rows.append((x["name"], x.get("status", ""), x.get("reach") or "-", x.get("host") or "-", owner,
+                     _age(x.get("created", 0))))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
     return 0
-
-
-def _remove_stopped(name: str) -> bool:
-    """Removes a dind container that attach() cannot take (not running): force, with volumes, and its cert dir."""
-    import shutil
-
-    from . import errors
-    from .client import Client
-
-    outer = Client.from_env()
-    try:
-        c = outer.containers.get(name)
-    except errors.NotFound:
-        return False
-    labels = c.labels or {}
-    if "dind.session" not in labels:
-        raise CliError(f"container {name!r} on {_engine()} was not made by dind (no dind.session label)")
-    c.remove(force=True, v=True)
-    certs = labels.get("dind.cert-path", "")
-    if certs and "dind-" in os.path.basename(certs.rstrip("/")) and os.path.isfile(os.path.join(certs, "key.pem")):
-        shutil.rmtree(certs, ignore_errors=True)
-    return True
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -328,25 +315,28 @@ def cmd_down(args: argparse.Namespace) -> int:
         return _print_removed(reap(everything=True), names)
     if not args.names:
         raise CliError("name a daemon to remove (see `dind ls`), or use --all")
-    from . import errors
+    from . import _core, errors
 
     failed = 0
     for name in args.names:
         try:
-            try:
-                d = _attach(name)
-            except errors.DockerException:
-                # Not running any more (exited, or its port is gone): remove it without a handle.
-                if not _remove_stopped(name):
-                    raise CliError(f"no dind daemon named {name!r} on {_engine()} (see `dind ls`)") from None
-            else:
-                _progress(f"removing {d.name} ...")
-                d.close(force=True)
+            _progress(f"removing {name} ...")
+            if not _core.remove_daemon(None, name):
+                raise CliError(f"no dind daemon named {name!r} on {_engine()} (see `dind ls`)")
             print(f"removed {name}")
-        except CliError as e:
+        except (CliError, errors.DockerException) as e:
             _error("down", str(e))
             failed += 1
     return 1 if failed else 0
+
+
+def cmd_forward(args: argparse.Namespace) -> int:
+    """Serves a tunnelled daemon's docker CLI socket until the daemon is gone (what ``Dind.keep()`` leaves behind)."""
+    from .daemon import Dind
+
+    d = Dind.attach(args.id)
+    d._d.serve_cli()
+    return 0
 
 
 def _daemon_names() -> Dict[str, str]:
@@ -516,7 +506,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("up", help="start a daemon and print its environment",
                        description="Start a throwaway dind daemon that stays up after this command, owned by the "
-                                   "calling shell, and print `export` lines for it: eval \"$(dind up)\".")
+                                   "calling shell, and print `export` lines for it: eval \"$(dind up)\". Through "
+                                   "the tunnel (--reach tunnel, or where no address reaches it) DOCKER_HOST is a "
+                                   "unix socket that a forwarder process serves until `dind down`.")
     _daemon_options(p)
     p.set_defaults(func=cmd_up)
 
@@ -545,6 +537,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--older-than", type=parse_duration, metavar="D",
                    help="also remove objects older than D (e.g. 30m, 2h, 1d), even of live owners")
     p.set_defaults(func=cmd_prune)
+
+    # Started by `dind up` (Dind.keep()) for a daemon reached through the tunnel; not for people.
+    p = sub.add_parser("_forward")
+    p.add_argument("id")
+    p.set_defaults(func=cmd_forward)
 
     p = sub.add_parser("run", help="up, run a command with the environment, down",
                        usage="dind run [daemon options] -- CMD [ARG ...]",

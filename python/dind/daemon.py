@@ -10,7 +10,7 @@ import warnings
 import weakref
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from . import _core
+from . import _core, errors
 from .client import Client
 from .errors import InsecureWarning
 
@@ -30,7 +30,9 @@ class Dind:
 
     ``Dind(image="docker:dind")`` makes TLS certificates in-process, starts a privileged dind container with them
     (the entrypoint only verifies them), and waits until the container runs and ``GET /_ping`` answers over mutual
-    TLS on a loopback port. Leaving a ``with`` block, ``close()``, interpreter exit and SIGTERM all remove the
+    TLS, dialled the way ``reach`` says (``"auto"``: decided from the engine and from where this process stands, see
+    ``d.reach``; or ``"loopback"``, ``"network"``, ``"published"``, ``"tunnel"``). ``host`` (or ``$DIND_HOST``) names
+    where a published port is dialled instead. Leaving a ``with`` block, ``close()``, interpreter exit and SIGTERM all remove the
     container with its volumes and delete the client certs; ``dind.reap()`` removes what killed processes left.
     ``tls=False`` (plain TCP on 2375) must be asked for and warns with ``InsecureWarning``.
     """
@@ -41,18 +43,25 @@ class Dind:
                  environment: Optional[Mapping[str, str]] = None, mounts: Sequence[str] = (),
                  name: Optional[str] = None, labels: Optional[Mapping[str, str]] = None, pull: str = "missing",
                  client: Optional[Client] = None, start_timeout: float = 60.0, owner: str = "self",
+                 reach: str = "auto", host: Optional[str] = None, insecure_publish: bool = False,
                  _core_daemon: Any = None) -> None:
         if _core_daemon is None:
             if not tls:
                 warnings.warn(f"dind: starting a daemon without TLS (tls=False): {PLAIN_TCP_RISK}", InsecureWarning,
                               stacklevel=2)
-            if isinstance(tls_san, str):
-                tls_san = [tls_san]
-            env = [f"{k}={v}" for k, v in (environment or {}).items()]
-            _core_daemon = _core.Daemon.start(
-                image, privileged, runtime or "", tls, list(tls_san or ()), network or "", list(aliases or ()),
-                host_port, list(dockerd_args), env, list(mounts), name or "", dict(labels or {}), pull,
-                _outer_core(client), start_timeout, owner)
+            if owner not in ("self", "parent"):
+                raise ValueError(f"owner must be 'self' or 'parent', not {owner!r}")
+            options = _core.DaemonOptions(
+                image=image, privileged=privileged, runtime=runtime or "", tls=tls,
+                tls_sans=[tls_san] if isinstance(tls_san, str) else list(tls_san or ()), network=network or "",
+                aliases=list(aliases or ()), host_port=host_port, dockerd_args=list(dockerd_args),
+                env=[f"{k}={v}" for k, v in (environment or {}).items()], mounts=list(mounts), name=name or "",
+                labels=dict(labels or {}), pull=_core.PullPolicy(pull), outer=_outer_core(client), start_timeout=float(start_timeout),
+                owner=_core.Owner.parent_process() if owner == "parent" else _core.Owner.this_process(),
+                reach=_core.ReachKind(reach), host=host or "", insecure_publish=insecure_publish)
+            # Before anything exists: a SIGTERM during this very start must still tear it down.
+            _install_handlers()
+            _core_daemon = _core.Daemon.start(options)
         self._d = _core_daemon
         self._client = Client(_core_client=self._d.client)
         self._kept = False
@@ -88,13 +97,25 @@ class Dind:
 
     @property
     def host(self) -> str:
-        """``tcp://127.0.0.1:PORT``."""
+        """What the client dials: ``tcp://127.0.0.1:PORT``, ``tcp://ADDRESS:2376``, ``tunnel://NAME/...``."""
         return self._d.host
+
+    @property
+    def reach(self) -> Any:
+        """How the daemon is reached and why: ``.kind`` (``loopback``, ``network``, ``published``, ``tunnel``),
+        ``.address`` and ``.reason``."""
+        return self._d.reach
 
     @property
     def cert_path(self) -> str:
         """The private directory with ca.pem, cert.pem and key.pem (0600); removed on close."""
         return self._d.cert_path
+
+    @property
+    def dir(self) -> str:
+        """The daemon's private directory (0700): the client certs (``cert_path``), the docker CLI's socket through
+        a tunnel; removed on close."""
+        return self._d.dir
 
     @property
     def timings(self) -> Dict[str, float]:
@@ -130,9 +151,15 @@ class Dind:
                 progress.done()
 
     def keep(self) -> None:
-        """Leave the daemon (and its certs) running after ``close()`` and after this process exits."""
+        """Leave the daemon (and its certs) running after ``close()`` and after this process exits.
+
+        Through a tunnel, ``env`` names a socket that this process serves: a forwarder process is left behind to
+        serve it on (``python -m dind _forward``); it ends when the daemon is removed (``dind down``, ``dind prune``).
+        """
         self._kept = True
         self._d.keep(True)
+        if self._d.reach.kind == "tunnel":
+            _detach_forwarder(self)
 
     def close(self, graceful: Optional[float] = None, force: bool = False) -> None:
         """Removes the container with its volumes and deletes the certs. Idempotent.
@@ -154,6 +181,29 @@ class Dind:
     def __repr__(self) -> str:
         state = "closed" if self.closed else self.host
         return f"<dind.Dind {self.name} {state}>"
+
+
+def _detach_forwarder(d: Dind, wait: float = 10.0) -> None:
+    """Hands the docker CLI's socket of a tunnelled daemon to a process of its own that outlives this one."""
+    import subprocess
+    import time
+
+    d._d.stop_forwarder()
+    # It finds the engine as this process did (it inherits the environment: DOCKER_HOST, contexts).
+    subprocess.Popen([sys.executable, "-m", "dind", "_forward", d.id], stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+    probe = Client(d.env["DOCKER_HOST"], timeout=2)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            probe.ping()
+            return
+        except Exception as e:  # noqa: BLE001 - not serving yet
+            if time.monotonic() > deadline:
+                raise errors.DockerException(
+                    f"the forwarder for {d.name} did not serve {d.env['DOCKER_HOST']} within {wait:.0f} s: {e}"
+                ) from None
+            time.sleep(0.05)
 
 
 class _TerminalProgress:
@@ -178,21 +228,9 @@ def reap(older_than: Optional[float] = None, everything: bool = False,
 
 
 def list_daemons(client: Optional[Client] = None) -> List[Dict[str, Any]]:
-    """The dind daemons on the engine: name, id, host, status, session, owner_pid, created."""
-    outer = client or Client.from_env()
-    out = []
-    for c in outer.containers.list(all=True, filters={"label": ["dind.session", "dind.name"]}):
-        labels = c.labels
-        ports = (c.attrs.get("NetworkSettings") or {}).get("Ports") or {}
-        host = ""
-        for port in ("2376/tcp", "2375/tcp"):
-            for binding in ports.get(port) or []:
-                if binding.get("HostIp") in ("127.0.0.1", ""):
-                    host = f"tcp://127.0.0.1:{binding['HostPort']}"
-        out.append({"name": labels.get("dind.name", c.name), "id": c.id, "host": host, "status": c.status,
-                    "session": labels.get("dind.session", ""), "owner_pid": int(labels.get("dind.owner-pid", 0)),
-                    "created": int(labels.get("dind.created", 0))})
-    return out
+    """The dind daemons on the engine, oldest first: name, id, host, reach, reason, status, session, owner_pid,
+    created."""
+    return list(_core.Daemon.list(_outer_core(client)))
 
 
 # -- teardown at exit and on SIGTERM ------------------------------------------------------------------------------

@@ -201,11 +201,12 @@ TEST(Concurrency, PoolAcquireReleaseClearFromManyThreads) {
 // per-certificate caches.
 TEST(Concurrency, TlsClientOfADaemonOnManyThreads) {
   auto outer = engine();
-  auto d = dind::Daemon::start(dind::DaemonOptions{}
-                                   .image("dind-offline:latest")
-                                   .outer(outer)
-                                   .label("dind.session", kSession)
-                                   .start_timeout(std::chrono::milliseconds(180000)));
+  dind::DaemonOptions o;
+  o.image = "dind-offline:latest";
+  o.outer = outer;
+  o.labels["dind.session"] = kSession;
+  o.start_timeout = std::chrono::milliseconds(180000);
+  auto d = dind::Daemon::start(o);
   std::atomic<int> ok{0};
   for (int round = 0; round < 5; ++round) {
     auto cfg = d.client().config();

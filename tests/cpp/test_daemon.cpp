@@ -31,7 +31,19 @@ std::string test_session() {
 }
 
 dind::DaemonOptions options() {
-  return dind::DaemonOptions{}.image(kImage).outer(outer()).label("dind.test", test_session());
+  dind::DaemonOptions o;
+  o.image = kImage;
+  o.outer = outer();
+  o.labels["dind.test"] = test_session();
+  return o;
+}
+
+// options() as `change` leaves them: with([](auto& o) { o.tls = false; }).
+template <class Change>
+dind::DaemonOptions with(Change change) {
+  auto o = options();
+  change(o);
+  return o;
 }
 
 // Containers and volumes this test binary made that are still on the engine.
@@ -102,7 +114,7 @@ TEST_F(DaemonTest, RemoveIsIdempotentAndGracefulStopWorks) {
 }
 
 TEST_F(DaemonTest, WithoutTlsSpeaksPlainTcpWithoutTheDeliberateSleep) {
-  auto d = dind::Daemon::start(options().tls(false));
+  auto d = dind::Daemon::start(with([](auto& o) { o.tls = false; }));
   EXPECT_EQ(d.client().ping(), "OK");
   EXPECT_TRUE(d.cert_path().empty());
   EXPECT_EQ(d.env().count("DOCKER_TLS_VERIFY"), 0u);
@@ -135,14 +147,18 @@ TEST_F(DaemonTest, FourAtOnceFromThreads) {
   for (auto& f : starts) EXPECT_EQ(f.get(), "OK");
 }
 
-TEST_F(DaemonTest, OnAUserNetworkTheClientDialsTheContainerAddress) {
+TEST_F(DaemonTest, OnAUserNetworkItAnswersAsItsAlias) {
   dind::Networks nets(outer());
   const std::string net = "dind-test-net-" + std::to_string(::getpid());
   nets.create(net, dind::NetworkCreate{});
   {
-    auto d = dind::Daemon::start(options().network(net).alias("docker"));
-    EXPECT_EQ(d.host().find("tcp://127.0.0.1:"), std::string::npos) << d.host();
-    EXPECT_EQ(d.client().ping(), "OK");  // the container address, with the cert checked for the daemon's name
+    auto d = dind::Daemon::start(with([&](auto& o) {
+      o.network = net;
+      o.aliases = {"docker"};
+    }));
+    EXPECT_EQ(d.client().ping(), "OK");
+    // On the engine's host the network changes nothing about the reach: the loopback port, which the cert names.
+    EXPECT_EQ(d.reach().kind, dind::ReachKind::loopback) << d.reach().reason;
     EXPECT_EQ(d.env()["DOCKER_HOST"].rfind("tcp://127.0.0.1:", 0), 0u);
     auto aliases = dind::Containers(outer()).inspect(d.id())["NetworkSettings"]["Networks"][net]["Aliases"];
     EXPECT_NE(aliases.dump().find("\"docker\""), std::string::npos) << aliases.dump();
@@ -154,14 +170,17 @@ TEST_F(DaemonTest, OnAUserNetworkTheClientDialsTheContainerAddress) {
 
 TEST_F(DaemonTest, MissingImageThatCannotBePulled) {
   try {
-    dind::Daemon::start(options().image("dind-no-such-image:1"));
+    dind::Daemon::start(with([](auto& o) { o.image = "dind-no-such-image:1"; }));
     FAIL() << "expected an error";
   } catch (const dind::Error& e) {
     EXPECT_NE(std::string(e.what()).find("dind-no-such-image:1"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("pulling it failed"), std::string::npos) << e.what();
   }
   try {
-    dind::Daemon::start(options().image("dind-no-such-image:1").pull(dind::PullPolicy::never));
+    dind::Daemon::start(with([](auto& o) {
+      o.image = "dind-no-such-image:1";
+      o.pull = dind::PullPolicy::never;
+    }));
     FAIL() << "expected an error";
   } catch (const dind::Error& e) {
     EXPECT_NE(std::string(e.what()).find("'never'"), std::string::npos) << e.what();
@@ -170,7 +189,7 @@ TEST_F(DaemonTest, MissingImageThatCannotBePulled) {
 
 TEST_F(DaemonTest, DaemonThatExitsAtStartFailsFastWithItsLog) {
   try {
-    dind::Daemon::start(options().dockerd_arg("--no-such-dockerd-flag"));
+    dind::Daemon::start(with([](auto& o) { o.dockerd_args = {"--no-such-dockerd-flag"}; }));
     FAIL() << "expected DaemonStartError";
   } catch (const dind::DaemonStartError& e) {
     EXPECT_NE(std::string(e.what()).find("exited"), std::string::npos) << e.what();
@@ -180,7 +199,7 @@ TEST_F(DaemonTest, DaemonThatExitsAtStartFailsFastWithItsLog) {
 
 TEST_F(DaemonTest, TimeoutCarriesTheLogAndRemovesEverything) {
   try {
-    dind::Daemon::start(options().start_timeout(std::chrono::milliseconds(1)));
+    dind::Daemon::start(with([](auto& o) { o.start_timeout = std::chrono::milliseconds(1); }));
     FAIL() << "expected DaemonStartError";
   } catch (const dind::DaemonStartError& e) {
     EXPECT_NE(std::string(e.what()).find("did not answer"), std::string::npos) << e.what();
@@ -194,8 +213,10 @@ TEST_F(DaemonTest, CancelFromAnotherThreadAbandonsTheStartAndRemovesEverything) 
   std::filesystem::permissions(never, std::filesystem::perms::owner_all | std::filesystem::perms::others_read |
                                           std::filesystem::perms::others_exec);
   auto cancel = std::make_shared<std::atomic<bool>>(false);
-  auto o = options().start_timeout(std::chrono::minutes(10)).cancel_flag(cancel);
-  o.mount(never.string() + ":/usr/local/bin/dockerd-entrypoint.sh:ro");
+  auto o = options();
+  o.start_timeout = std::chrono::minutes(10);
+  o.cancel = cancel;
+  o.mounts.push_back(never.string() + ":/usr/local/bin/dockerd-entrypoint.sh:ro");
   std::atomic<bool> returned{false};
   std::thread canceller([&] {
     dind::Containers c(outer());
@@ -226,7 +247,7 @@ TEST_F(DaemonTest, PortAlreadyTaken) {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
   const auto port = ntohs(a.sin_port);
   try {
-    dind::Daemon::start(options().host_port(port));
+    dind::Daemon::start(with([&](auto& o) { o.host_port = port; }));
     FAIL() << "expected DaemonStartError";
   } catch (const dind::DaemonStartError& e) {
     EXPECT_NE(std::string(e.what()).find(std::to_string(port)), std::string::npos) << e.what();
@@ -235,17 +256,26 @@ TEST_F(DaemonTest, PortAlreadyTaken) {
 }
 
 TEST_F(DaemonTest, ContradictoryOptionsAreRefusedBeforeAnythingIsMade) {
-  EXPECT_THROW(dind::Daemon::start(options().tls(false).tls_san("DNS:x")), dind::Error);
-  EXPECT_THROW(dind::Daemon::start(options().dockerd_arg("--tls=false")), dind::Error);
-  EXPECT_THROW(dind::Daemon::start(options().tls(false).dockerd_arg("--tlsverify")), dind::Error);
-  EXPECT_THROW(dind::Daemon::start(options().alias("docker")), dind::Error);
-  EXPECT_THROW(dind::Daemon::start(options().privileged(false)), dind::Error);
-  EXPECT_THROW(dind::Daemon::start(options().dockerd_arg("-H=tcp://0.0.0.0:1")), dind::Error);
+  EXPECT_THROW(dind::Daemon::start(with([](auto& o) {
+                 o.tls = false;
+                 o.tls_sans = {"DNS:x"};
+               })),
+               dind::Error);
+  EXPECT_THROW(dind::Daemon::start(with([](auto& o) { o.dockerd_args = {"--tls=false"}; })), dind::Error);
+  EXPECT_THROW(dind::Daemon::start(with([](auto& o) {
+                 o.tls = false;
+                 o.dockerd_args = {"--tlsverify"};
+               })),
+               dind::Error);
+  EXPECT_THROW(dind::Daemon::start(with([](auto& o) { o.aliases = {"docker"}; })), dind::Error);
+  EXPECT_THROW(dind::Daemon::start(with([](auto& o) { o.privileged = false; })), dind::Error);
+  EXPECT_THROW(dind::Daemon::start(with([](auto& o) { o.dockerd_args = {"-H=tcp://0.0.0.0:1"}; })), dind::Error);
 }
 
 TEST_F(DaemonTest, OuterEngineAbsent) {
   try {
-    dind::Daemon::start(options().outer(dind::Client(dind::ClientConfig::from_url("unix:///nonexistent/docker.sock"))));
+    dind::Daemon::start(
+        with([](auto& o) { o.outer = dind::Client(dind::ClientConfig::from_url("unix:///nonexistent/docker.sock")); }));
     FAIL() << "expected ConnectionError";
   } catch (const dind::ConnectionError& e) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/docker.sock"), std::string::npos) << e.what();
@@ -261,7 +291,7 @@ TEST_F(DaemonTest, PrivilegedRefusedByTheEngineSaysWhatToCheck) {
     if (line.rfind("CapBnd:", 0) == 0) capbnd = line.substr(7);
   const bool lacks_sys_resource = ((std::stoull(capbnd, nullptr, 16) >> 24) & 1) == 0;
   try {
-    auto d = dind::Daemon::start(options().runtime("runc"));
+    auto d = dind::Daemon::start(with([](auto& o) { o.runtime = "runc"; }));
     EXPECT_FALSE(lacks_sys_resource) << "the engine ran a privileged container with plain runc";
   } catch (const dind::DaemonStartError& e) {
     EXPECT_TRUE(lacks_sys_resource) << e.what();
@@ -276,7 +306,7 @@ TEST_F(DaemonTest, ReapRemovesWhatADeadOwnerLeft) {
   dind::Owner dead{child, "1", ""};  // that pid is gone (or reused: then the start time differs)
   std::string id;
   {
-    auto d = dind::Daemon::start(options().owner(dead));
+    auto d = dind::Daemon::start(with([&](auto& o) { o.owner = dead; }));
     id = d.id();
     d.keep();  // as if its process had been killed: nothing tears it down
   }

@@ -24,12 +24,21 @@ std::string test_session() {
 }
 
 dind::JobOptions options() {
-  return dind::JobOptions{}
-      .image(kImage)
-      .outer(outer())
-      .label("dind.test", test_session())
-      .daemon_options(dind::DaemonOptions{}.image(kImage))
-      .on_warning([](const std::string&) {});
+  dind::JobOptions o;
+  o.image = kImage;
+  o.outer = outer();
+  o.labels["dind.test"] = test_session();
+  o.daemon_options.image = kImage;
+  o.on_warning = [](const std::string&) {};
+  return o;
+}
+
+// options() as `change` leaves them.
+template <class Change>
+dind::JobOptions with(Change change) {
+  auto o = options();
+  change(o);
+  return o;
 }
 
 // Containers (any state) and networks this binary made that are still on the engine.
@@ -52,8 +61,9 @@ class JobTest : public ::testing::Test {
 
 TEST_F(JobTest, SidecarRunsDockerVersionAndPropagatesTheExitCode) {
   Captured c;
-  dind::Job job(options().command(
-      {"sh", "-c", "docker version --format 'server {{.Server.Version}}' && echo to-stderr >&2 && exit 3"}));
+  dind::Job job(with([](auto& o) {
+    o.command = {"sh", "-c", "docker version --format 'server {{.Server.Version}}' && echo to-stderr >&2 && exit 3"};
+  }));
   EXPECT_EQ(job.run(c.callback()), 3);
   EXPECT_NE(c.out.find("server "), std::string::npos) << c.out << c.err;
   EXPECT_NE(c.err.find("to-stderr"), std::string::npos) << c.err;
@@ -61,7 +71,10 @@ TEST_F(JobTest, SidecarRunsDockerVersionAndPropagatesTheExitCode) {
 
 TEST_F(JobTest, SocketModeIsRefusedWithoutTheOptIn) {
   try {
-    dind::Job job(options().mode(dind::JobMode::socket).command({"docker", "ps"}));
+    dind::Job job(with([](auto& o) {
+      o.mode = dind::JobMode::socket;
+      o.command = {"docker", "ps"};
+    }));
     FAIL() << "socket mode was accepted without allow_host_socket";
   } catch (const dind::Error& e) {
     EXPECT_NE(std::string(e.what()).find("allow_host_socket"), std::string::npos) << e.what();
@@ -72,12 +85,13 @@ TEST_F(JobTest, SocketModeSeesTheOuterEngineAndWarns) {
   const std::string name = "dind-job-sock-" + std::to_string(::getpid());
   std::string warned;
   Captured c;
-  dind::Job job(options()
-                    .mode(dind::JobMode::socket)
-                    .allow_host_socket(true)
-                    .name(name)
-                    .on_warning([&](const std::string& w) { warned = w; })
-                    .command({"sh", "-c", "docker ps --format '{{.Names}}'; printf last-bytes; exit 7"}));
+  dind::Job job(with([&](auto& o) {
+    o.mode = dind::JobMode::socket;
+    o.allow_host_socket = true;
+    o.name = name;
+    o.on_warning = [&](const std::string& w) { warned = w; };
+    o.command = {"sh", "-c", "docker ps --format '{{.Names}}'; printf last-bytes; exit 7"};
+  }));
   EXPECT_EQ(job.run(c.callback()), 7);
   EXPECT_NE(c.out.find(name), std::string::npos) << c.out << c.err;
   // Written right before the exit, without a newline: still delivered.
@@ -86,8 +100,12 @@ TEST_F(JobTest, SocketModeSeesTheOuterEngineAndWarns) {
 }
 
 TEST_F(JobTest, AJobImageWithoutADockerCliIsNamedInTheError) {
-  dind::Job job(
-      options().image("busybox:latest").mode(dind::JobMode::socket).allow_host_socket(true).command({"true"}));
+  dind::Job job(with([](auto& o) {
+    o.image = "busybox:latest";
+    o.mode = dind::JobMode::socket;
+    o.allow_host_socket = true;
+    o.command = {"true"};
+  }));
   try {
     job.run();
     FAIL() << "a job image without docker ran";
@@ -100,7 +118,7 @@ TEST_F(JobTest, AJobImageWithoutADockerCliIsNamedInTheError) {
 TEST_F(JobTest, AMissingWorkspaceIsNamed) {
   const std::string path = "/tmp/dind-job-no-such-dir-" + std::to_string(::getpid());
   try {
-    dind::Job job(options().workspace(path));
+    dind::Job job(with([&](auto& o) { o.workspace = path; }));
     FAIL() << "a missing workspace was accepted";
   } catch (const dind::Error& e) {
     EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();

@@ -38,7 +38,11 @@ std::string test_session() {
 }
 
 dind::DaemonOptions options() {
-  return dind::DaemonOptions{}.image(kImage).outer(outer()).label("dind.test", test_session());
+  dind::DaemonOptions o;
+  o.image = kImage;
+  o.outer = outer();
+  o.labels["dind.test"] = test_session();
+  return o;
 }
 
 std::size_t leftovers() {
@@ -247,7 +251,9 @@ TEST_F(Security, KeysAreRemovedAfterAFailedStart) {
   const std::size_t before = leftovers();
   std::string m;
   try {
-    dind::Daemon::start(options().image("busybox:latest"));
+    auto o = options();
+    o.image = "busybox:latest";
+    dind::Daemon::start(o);
     FAIL() << "busybox started as a daemon";
   } catch (const dind::DaemonStartError& e) {
     m = e.what();

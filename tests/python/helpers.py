@@ -14,16 +14,16 @@ def outer() -> dind.Client:
 
 
 def remove_containers(containers: Iterable[Any]) -> List[str]:
-    """Removes the containers (force, with volumes) and the dind cert dirs they name; returns their names."""
+    """Removes the containers (force, with volumes) and the dind directories they name; returns their names."""
     removed = []
     for c in containers:
-        certs = c.labels.get("dind.cert-path", "")
+        path = c.labels.get("dind.dir") or c.labels.get("dind.cert-path", "")
         try:
             c.remove(force=True, v=True)
         except errors.NotFound:
             pass
-        if certs and "dind-" in certs:
-            shutil.rmtree(certs, ignore_errors=True)
+        if path and os.path.basename(path).startswith("dind-"):
+            shutil.rmtree(path, ignore_errors=True)
         removed.append(c.name)
     return removed
 

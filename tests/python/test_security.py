@@ -529,7 +529,9 @@ def test_keys_are_removed_at_teardown_and_after_a_failed_start(failure: str, tmp
     monkeypatch.setenv("TMPDIR", str(tmpdir))  # where the core makes its private cert dirs
     labels = _case()
     with dind.Dind(IMAGE, labels=labels) as d:
-        assert Path(d.cert_path).parent == tmpdir and (Path(d.cert_path) / "key.pem").exists()
+        # The daemon's private directory, in TMPDIR, holds the client certs (its certs/ is DOCKER_CERT_PATH).
+        assert Path(d.dir).parent == tmpdir and Path(d.cert_path).parent == Path(d.dir)
+        assert (Path(d.cert_path) / "key.pem").exists()
     assert list(tmpdir.iterdir()) == []
 
     # busybox's entrypoint is a shell that exits at once without a terminal; dockerd exits on an unknown flag.

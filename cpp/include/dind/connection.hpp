@@ -51,9 +51,11 @@ class Connection {
   virtual void cancel() noexcept = 0;
   virtual bool cancelled() const noexcept = 0;
 
-  // An idle connection is fit for reuse if nothing is readable on it (a zero-timeout poll): EOF, a reset or stray
-  // bytes all mean the server has given up on it.
-  virtual bool idle_alive() const noexcept = 0;
+  // Something is readable right now (a zero-timeout poll): bytes, EOF or an error.
+  virtual bool input_pending() const noexcept = 0;
+  // An idle connection is fit for reuse if it is neither broken nor cancelled and nothing is readable on it: EOF, a
+  // reset or stray bytes all mean the server has given up on it.
+  bool idle_alive() const noexcept { return reusable() && !input_pending(); }
   // False once an operation failed, timed out or was cancelled, or after shutdown_send().
   virtual bool reusable() const noexcept = 0;
   virtual void mark_unreusable() noexcept = 0;

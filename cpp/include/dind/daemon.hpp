@@ -1,13 +1,17 @@
 // Layer 6: a throwaway Docker daemon in a privileged docker:dind container.
 //
-//   auto d = dind::Daemon::start(dind::DaemonOptions{}.image("docker:dind"));
-//   d.client().ping();          // mutual TLS to 127.0.0.1:<random port>
+//   dind::DaemonOptions o;
+//   o.image = "docker:dind";
+//   auto d = dind::Daemon::start(o);
+//   d.client().ping();          // mutual TLS, reached the way d.reach() says (dind/reach.hpp)
 //   d.env();                    // DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH for the docker CLI
 //   // the destructor kills and removes the container with its volumes, and deletes the client certs
 //
-// start(): certs are made in-process and put into the created container before it starts, so the image's entrypoint
-// only verifies them; ready means the container runs and GET /_ping answers OK over the very transport and TLS the
-// caller will use. Any failure removes everything made so far and throws (DaemonStartError with the log tail).
+// start(): certs are made in-process and put into the container before its entrypoint looks for them, so it only
+// verifies them (before the start; for the network reach, whose address the cert must name, right after it, while a
+// small wrapper holds the entrypoint back). Ready means the container runs and GET /_ping answers OK over the very
+// transport and TLS the caller will use. Any failure removes everything made so far and throws (DaemonStartError with
+// the log tail).
 #pragma once
 
 #include <atomic>
@@ -22,136 +26,59 @@
 
 #include "dind/client.hpp"
 #include "dind/exec.hpp"
+#include "dind/reach.hpp"
 #include "dind/session.hpp"
 
 namespace dind {
 
 enum class PullPolicy { missing, always, never };
 
-class DaemonOptions {
- public:
-  // Chainable setters; each getter has the setter's name.
-  DaemonOptions& image(std::string v) {
-    image_ = std::move(v);
-    return *this;
-  }
+// "missing", "always", "never" (and back); throws Error listing the names.
+PullPolicy parse_pull_policy(const std::string& name);
+const char* to_string(PullPolicy policy) noexcept;
+
+// What to start. A plain struct: set the fields you need (`DaemonOptions o; o.image = "docker:dind";`); Python builds
+// it by keyword (`_core.DaemonOptions(image=..., tls=...)`). Daemon::start() checks that the fields fit together.
+struct DaemonOptions {
+  std::string image = "docker:dind";
   // Privileged (the default), or an OCI runtime such as "sysbox-runc" that runs dockerd without privileges.
-  DaemonOptions& privileged(bool v) {
-    privileged_ = v;
-    return *this;
-  }
-  DaemonOptions& runtime(std::string v) {
-    runtime_ = std::move(v);
-    return *this;
-  }
-  // TLS on (the default: mutual TLS on 2376) or off (plain 2375, started with --tls=false; only when asked).
-  DaemonOptions& tls(bool v) {
-    tls_ = v;
-    return *this;
-  }
+  bool privileged = true;
+  std::string runtime;
+  // Mutual TLS on 2376 (the default), or plain TCP on 2375 (started with --tls=false; only when asked).
+  bool tls = true;
   // Extra names and addresses for the server cert ("DNS:x", "IP:y" or bare, comma separated), for other clients.
-  DaemonOptions& tls_san(std::string v) {
-    tls_sans_.push_back(std::move(v));
-    return *this;
-  }
-  // Reach the daemon over a user network at its container address instead of a port published on 127.0.0.1.
-  DaemonOptions& network(std::string v) {
-    network_ = std::move(v);
-    return *this;
-  }
-  // Network aliases on that network (e.g. "docker" for a CI job beside it).
-  DaemonOptions& alias(std::string v) {
-    aliases_.push_back(std::move(v));
-    return *this;
-  }
-  // The host port to publish on 127.0.0.1 (0: a random free one).
-  DaemonOptions& host_port(std::uint16_t v) {
-    host_port_ = v;
-    return *this;
-  }
+  std::vector<std::string> tls_sans;
+  // A user network the daemon joins, with aliases there (e.g. "docker" for a CI job beside it). How the library
+  // dials the daemon is `reach`'s business.
+  std::string network;
+  std::vector<std::string> aliases;
+  // The host port to publish (0: a free one), for the loopback and published reaches.
+  std::uint16_t host_port = 0;
   // Appended to dockerd's flags: --registry-mirror=..., --insecure-registry=..., --mtu=..., --storage-driver=...
-  DaemonOptions& dockerd_arg(std::string v) {
-    dockerd_args_.push_back(std::move(v));
-    return *this;
-  }
-  DaemonOptions& env(std::string key_value) {
-    env_.push_back(std::move(key_value));
-    return *this;
-  }
+  std::vector<std::string> dockerd_args;
+  std::vector<std::string> env;  // the dind container's environment, "KEY=VALUE"
   // Extra mounts in docker's bind syntax "source:target[:ro]" (a volume name or a host path).
-  DaemonOptions& mount(std::string v) {
-    mounts_.push_back(std::move(v));
-    return *this;
-  }
-  DaemonOptions& name(std::string v) {
-    name_ = std::move(v);
-    return *this;
-  }
-  DaemonOptions& label(std::string key, std::string value) {
-    labels_[std::move(key)] = std::move(value);
-    return *this;
-  }
-  DaemonOptions& pull(PullPolicy v) {
-    pull_ = v;
-    return *this;
-  }
+  std::vector<std::string> mounts;
+  std::string name;  // container name (default: dind-<random>)
+  std::map<std::string, std::string> labels;
+  PullPolicy pull = PullPolicy::missing;
   // The engine that runs the dind container (default: Client::from_env()).
-  DaemonOptions& outer(Client v) {
-    outer_ = std::move(v);
-    return *this;
-  }
-  DaemonOptions& start_timeout(std::chrono::milliseconds v) {
-    start_timeout_ = v;
-    return *this;
-  }
+  std::optional<Client> outer;
+  std::chrono::milliseconds start_timeout{60000};
   // Whose death makes the daemon an orphan for reap() (default: this process).
-  DaemonOptions& owner(Owner v) {
-    owner_ = std::move(v);
-    return *this;
-  }
+  std::optional<Owner> owner;
+  // How the library dials the daemon (dind/reach.hpp): automatic (the default) or one kind, asked for.
+  ReachKind reach = ReachKind::automatic;
+  // Dial a published port at this host instead (empty: $DIND_HOST if set), as testcontainers' host override does.
+  std::string host;
+  // Allows a plain-TCP (tls = false) port to be published beyond loopback, where anyone who reaches it owns the
+  // daemon.
+  bool insecure_publish = false;
   // Set to true from another thread (Ctrl-C in the bindings) to abandon start(): it removes what it made and throws
   // DaemonStartError. Checked between steps and while waiting for the daemon to answer (not inside a pull).
-  DaemonOptions& cancel_flag(std::shared_ptr<const std::atomic<bool>> v) {
-    cancel_ = std::move(v);
-    return *this;
-  }
+  std::shared_ptr<const std::atomic<bool>> cancel;
 
-  const std::string& image() const noexcept { return image_; }
-  bool privileged() const noexcept { return privileged_; }
-  const std::string& runtime() const noexcept { return runtime_; }
-  bool tls() const noexcept { return tls_; }
-  const std::vector<std::string>& tls_sans() const noexcept { return tls_sans_; }
-  const std::string& network() const noexcept { return network_; }
-  const std::vector<std::string>& aliases() const noexcept { return aliases_; }
-  std::uint16_t host_port() const noexcept { return host_port_; }
-  const std::vector<std::string>& dockerd_args() const noexcept { return dockerd_args_; }
-  const std::vector<std::string>& env() const noexcept { return env_; }
-  const std::vector<std::string>& mounts() const noexcept { return mounts_; }
-  const std::string& name() const noexcept { return name_; }
-  const std::map<std::string, std::string>& labels() const noexcept { return labels_; }
-  PullPolicy pull() const noexcept { return pull_; }
-  const std::optional<Client>& outer() const noexcept { return outer_; }
-  std::chrono::milliseconds start_timeout() const noexcept { return start_timeout_; }
-  const std::optional<Owner>& owner() const noexcept { return owner_; }
-  bool cancelled() const noexcept { return cancel_ && cancel_->load(); }
-
- private:
-  std::string image_ = "docker:dind";
-  bool privileged_ = true;
-  std::string runtime_;
-  bool tls_ = true;
-  std::vector<std::string> tls_sans_;
-  std::string network_;
-  std::vector<std::string> aliases_;
-  std::uint16_t host_port_ = 0;
-  std::vector<std::string> dockerd_args_, env_, mounts_;
-  std::string name_;
-  std::map<std::string, std::string> labels_;
-  PullPolicy pull_ = PullPolicy::missing;
-  std::optional<Client> outer_;
-  std::chrono::milliseconds start_timeout_{60000};
-  std::optional<Owner> owner_;
-  std::shared_ptr<const std::atomic<bool>> cancel_;
+  bool cancelled() const noexcept { return cancel && cancel->load(); }
 };
 
 // How long each phase of start() took, for the main job and benchmarks.
@@ -159,11 +86,22 @@ struct StartTimings {
   std::chrono::microseconds certs{}, create{}, start{}, ready{}, total{};
 };
 
+// One dind daemon on an engine, as `dind ls` shows it.
+struct DaemonSummary {
+  std::string name, id, status;  // status: the container's ("running", "exited", ...)
+  Reach reach;                   // address empty when it cannot be worked out (not running)
+  std::string session;
+  int owner_pid = 0;
+  std::int64_t created = 0;  // unix seconds
+};
+
 class Daemon {
  public:
   static Daemon start(const DaemonOptions& options = {});
   // Takes over a running daemon made by start() (found by name or id), e.g. in another process (`dind env NAME`).
   static Daemon attach(const std::string& name_or_id, std::optional<Client> outer = std::nullopt);
+  // The dind daemons on `outer` (every session, any state), oldest first.
+  static std::vector<DaemonSummary> list(Client outer);
 
   Daemon(Daemon&&) noexcept;
   Daemon& operator=(Daemon&&) noexcept;
@@ -171,16 +109,26 @@ class Daemon {
 
   const std::string& id() const noexcept;
   const std::string& name() const noexcept;
-  // What client() dials: "tcp://127.0.0.1:PORT", or the container address on a user network (env() always
-  // names the loopback port, which the docker CLI can verify).
+  // What client() dials: "tcp://127.0.0.1:PORT", "tcp://ADDRESS:2376", "tunnel://NAME/var/run/docker.sock".
   const std::string& host() const noexcept;
+  // The way the daemon is reached, and why.
+  const Reach& reach() const noexcept;
   // The client certs (ca.pem, cert.pem, key.pem) in a private directory; empty without TLS.
   const std::string& cert_path() const noexcept;
   bool tls() const noexcept;
   Client& client() noexcept;
   Client& outer() noexcept;
-  // DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH: what the docker CLI needs, as is.
+  // DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH: what the docker CLI needs, as is. Through a tunnel,
+  // DOCKER_HOST is a unix socket in the daemon's private directory that a forwarder serves: this object's own
+  // (while it lives), or the one `serve_cli()` runs in another process (`dind up`).
   std::map<std::string, std::string> env() const;
+  // The private directory of this daemon (client certs, the forwarder's socket); removed with the daemon.
+  const std::string& dir() const noexcept;
+  // Tunnel only: serves env()'s DOCKER_HOST until the daemon or its directory is gone, or `stop` turns true. For the
+  // process `dind up` leaves behind; returns at once when another forwarder already serves it.
+  void serve_cli(const std::shared_ptr<const std::atomic<bool>>& stop = nullptr);
+  // Stops this object's own forwarder (tunnel), so that serve_cli() in another process can take the socket over.
+  void stop_forwarder() noexcept;
   const StartTimings& timings() const noexcept;
 
   // The last `tail` lines of the dind container's log (stdout and stderr interleaved as written).

@@ -53,10 +53,10 @@ class ApiError : public Error {
   std::string message_, method_, path_, host_;
 };
 
-#define DIND_API_ERROR(Name)       \
-  class Name : public ApiError {   \
-   public:                         \
-    using ApiError::ApiError;      \
+#define DIND_API_ERROR(Name)     \
+  class Name : public ApiError { \
+   public:                       \
+    using ApiError::ApiError;    \
   };
 DIND_API_ERROR(BadRequest)    // 400
 DIND_API_ERROR(Unauthorized)  // 401

@@ -101,6 +101,11 @@ class UpgradedStream {
   std::size_t read_some(char* buf, std::size_t n);
   void write(const char* data, std::size_t n);
   void write(std::string_view data) { write(data.data(), data.size()); }
+  // The same under an explicit deadline instead of the idle timeout: one thread may read while another writes.
+  std::size_t read_some(char* buf, std::size_t n, Clock::time_point deadline);
+  void write(const char* data, std::size_t n, Clock::time_point deadline);
+  // Bytes buffered, or something readable on the connection (see Connection::input_pending); true once closed.
+  bool input_pending() const noexcept;
   // Half-close (stdin EOF): the peer sees EOF, output keeps coming until it ends.
   void close_write();
   void set_idle_timeout(std::optional<Clock::duration> timeout) noexcept;

@@ -1,6 +1,9 @@
 // Layer 6: a CI job container wired to Docker, the two ways CI engines do it.
 //
-//   auto opts = dind::JobOptions{}.image("docker:cli").command({"sh", "-c", "docker build ."}).workspace("/src");
+//   dind::JobOptions opts;
+//   opts.image = "docker:cli";
+//   opts.command = {"sh", "-c", "docker build ."};
+//   opts.workspace = "/src";
 //   int code = dind::Job(opts).run([](dind::StdStream s, std::string_view data) { ... });  // live output
 //
 // sidecar (the GitLab `services: docker:dind` pattern): the job runs on a private network beside a dind daemon it
@@ -36,119 +39,35 @@ namespace dind {
 
 enum class JobMode { sidecar, socket };
 
-class JobOptions {
- public:
-  // Chainable setters; each getter has the setter's name.
+// What to run. A plain struct, like DaemonOptions: set the fields you need; Python builds it by keyword.
+struct JobOptions {
   // The job image: it needs a docker CLI on its PATH (e.g. docker:cli).
-  JobOptions& image(std::string v) {
-    image_ = std::move(v);
-    return *this;
-  }
-  // The command (empty: the image's default).
-  JobOptions& command(std::vector<std::string> v) {
-    command_ = std::move(v);
-    return *this;
-  }
-  JobOptions& env(std::string key_value) {
-    env_.push_back(std::move(key_value));
-    return *this;
-  }
+  std::string image = "docker:cli";
+  std::vector<std::string> command;  // empty: the image's default
+  std::vector<std::string> env;      // "KEY=VALUE"
   // Working directory in the job (default: the workspace, else the image's).
-  JobOptions& workdir(std::string v) {
-    workdir_ = std::move(v);
-    return *this;
-  }
+  std::string workdir;
   // A host directory mounted at the same path in the job and in the sidecar (it must exist).
-  JobOptions& workspace(std::string v) {
-    workspace_ = std::move(v);
-    return *this;
-  }
-  JobOptions& mode(JobMode v) {
-    mode_ = v;
-    return *this;
-  }
+  std::string workspace;
+  JobMode mode = JobMode::sidecar;
   // Sidecar mode with this running daemon instead of one the job starts; the caller keeps it alive and owns it.
-  JobOptions& daemon(Daemon& v) {
-    daemon_ = &v;
-    return *this;
-  }
+  Daemon* daemon = nullptr;
   // Options of the sidecar the job starts (network, alias and workspace mount are added to them).
-  JobOptions& daemon_options(DaemonOptions v) {
-    daemon_options_ = std::move(v);
-    return *this;
-  }
+  DaemonOptions daemon_options;
   // Images of the outer engine to load into the sidecar the job starts (no registry needed).
-  JobOptions& load_image(std::string v) {
-    load_images_.push_back(std::move(v));
-    return *this;
-  }
+  std::vector<std::string> load_images;
   // The opt-in for socket mode: the job then controls the host's daemon.
-  JobOptions& allow_host_socket(bool v) {
-    allow_host_socket_ = v;
-    return *this;
-  }
-  JobOptions& label(std::string key, std::string value) {
-    labels_[std::move(key)] = std::move(value);
-    return *this;
-  }
-  // The job container's name (default: dind-job-<random>).
-  JobOptions& name(std::string v) {
-    name_ = std::move(v);
-    return *this;
-  }
+  bool allow_host_socket = false;
+  std::map<std::string, std::string> labels;
+  std::string name;  // the job container's name (default: dind-job-<random>)
   // Where the client certs go in the job (read-only files), which DOCKER_CERT_PATH names.
-  JobOptions& cert_dir(std::string v) {
-    cert_dir_ = std::move(v);
-    return *this;
-  }
+  std::string cert_dir = "/certs/client";
   // Check that the image has `docker` on its PATH before starting (off: the job brings its own CLI).
-  JobOptions& require_docker_cli(bool v) {
-    require_docker_cli_ = v;
-    return *this;
-  }
+  bool require_docker_cli = true;
   // The engine that runs the job (and the sidecar it starts); default: Client::from_env().
-  JobOptions& outer(Client v) {
-    outer_ = std::move(v);
-    return *this;
-  }
+  std::optional<Client> outer;
   // Where warnings go (socket mode); default: one line on stderr.
-  JobOptions& on_warning(std::function<void(const std::string&)> v) {
-    on_warning_ = std::move(v);
-    return *this;
-  }
-
-  const std::string& image() const noexcept { return image_; }
-  const std::vector<std::string>& command() const noexcept { return command_; }
-  const std::vector<std::string>& env() const noexcept { return env_; }
-  const std::string& workdir() const noexcept { return workdir_; }
-  const std::string& workspace() const noexcept { return workspace_; }
-  JobMode mode() const noexcept { return mode_; }
-  Daemon* daemon() const noexcept { return daemon_; }
-  const DaemonOptions& daemon_options() const noexcept { return daemon_options_; }
-  const std::vector<std::string>& load_images() const noexcept { return load_images_; }
-  bool allow_host_socket() const noexcept { return allow_host_socket_; }
-  const std::map<std::string, std::string>& labels() const noexcept { return labels_; }
-  const std::string& name() const noexcept { return name_; }
-  const std::string& cert_dir() const noexcept { return cert_dir_; }
-  bool require_docker_cli() const noexcept { return require_docker_cli_; }
-  const std::optional<Client>& outer() const noexcept { return outer_; }
-  const std::function<void(const std::string&)>& on_warning() const noexcept { return on_warning_; }
-
- private:
-  std::string image_ = "docker:cli";
-  std::vector<std::string> command_, env_;
-  std::string workdir_, workspace_;
-  JobMode mode_ = JobMode::sidecar;
-  Daemon* daemon_ = nullptr;
-  DaemonOptions daemon_options_;
-  std::vector<std::string> load_images_;
-  bool allow_host_socket_ = false;
-  std::map<std::string, std::string> labels_;
-  std::string name_;
-  std::string cert_dir_ = "/certs/client";
-  bool require_docker_cli_ = true;
-  std::optional<Client> outer_;
-  std::function<void(const std::string&)> on_warning_;
+  std::function<void(const std::string&)> on_warning;
 };
 
 class Job {

@@ -12,14 +12,18 @@
 
 namespace dind {
 
-inline constexpr const char* kLabelSession = "dind.session";         // the session id (DIND_SESSION or derived)
-inline constexpr const char* kLabelOwnerPid = "dind.owner-pid";      // the process whose death orphans the object
-inline constexpr const char* kLabelOwnerStart = "dind.owner-start";  // its start time (guards against pid reuse)
-inline constexpr const char* kLabelOwnerHost = "dind.owner-host";    // the machine that pid lives on
-inline constexpr const char* kLabelCreated = "dind.created";         // unix seconds
-inline constexpr const char* kLabelName = "dind.name";               // a daemon's name, for `dind env NAME`
-inline constexpr const char* kLabelCertPath = "dind.cert-path";      // the client cert dir of a daemon
-inline constexpr const char* kLabelTls = "dind.tls";                 // "1" when the daemon speaks TLS
+inline constexpr const char* kLabelSession = "dind.session";           // the session id (DIND_SESSION or derived)
+inline constexpr const char* kLabelOwnerPid = "dind.owner-pid";        // the process whose death orphans the object
+inline constexpr const char* kLabelOwnerStart = "dind.owner-start";    // its start time (guards against pid reuse)
+inline constexpr const char* kLabelOwnerHost = "dind.owner-host";      // the machine that pid lives on
+inline constexpr const char* kLabelCreated = "dind.created";           // unix seconds
+inline constexpr const char* kLabelName = "dind.name";                 // a daemon's name, for `dind env NAME`
+inline constexpr const char* kLabelCertPath = "dind.cert-path";        // the client cert dir of a daemon
+inline constexpr const char* kLabelTls = "dind.tls";                   // "1" when the daemon speaks TLS
+inline constexpr const char* kLabelDir = "dind.dir";                   // a daemon's private directory
+inline constexpr const char* kLabelReach = "dind.reach";               // how it is dialled (dind/reach.hpp), as planned
+inline constexpr const char* kLabelDialHost = "dind.dial-host";        // loopback/published: the host dialled
+inline constexpr const char* kLabelDialNetwork = "dind.dial-network";  // network: the network dialled on
 
 // A process, identified by its pid and its start time (ticks since boot, from /proc): a pid alone can be reused.
 struct Owner {
@@ -53,6 +57,10 @@ struct ReapOptions {
 struct ReapResult {
   std::vector<std::string> containers, volumes, networks;  // names (or ids) of what was removed
 };
+
+// Removes one daemon made by dind, in any state (`dind down NAME`): its container (force, with volumes) and its
+// private directory. False when `outer` has no such container; Error when it was not made by dind.
+bool remove_daemon(Client outer, const std::string& name_or_id);
 
 // Removes (force, with volumes) the containers, then the volumes and networks, labelled by dind whose owner is
 // gone, or that are older than `older_than`. Cert directories named by removed daemons are deleted too. Objects

@@ -4,18 +4,23 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
+#include "daemon_spec.hpp"
 #include "dind/archive.hpp"
 #include "dind/certs.hpp"
 #include "dind/containers.hpp"
+#include "dind/forwarder.hpp"
 #include "dind/images.hpp"
+#include "dind/networks.hpp"
 #include "dind/private_dir.hpp"
 #include "dind/streams.hpp"
-#include "dind/tar.hpp"
+#include "dind/tunnel.hpp"
+#include "readiness.hpp"
 
 namespace dind {
 
@@ -27,135 +32,48 @@ using SteadyClock = std::chrono::steady_clock;
 struct Daemon::State {
   Client outer;
   std::optional<Client> client;  // set once the daemon answered
-  std::string id, name, host, cert_path;
-  std::string cli_host;  // what env() hands the docker CLI: always the loopback port, whose address the cert names
+  std::string id, name, dir, cert_path;
+  Reach reach;
   bool tls = true;
-  std::optional<PrivateDir> certs;  // owned cert dir (start()); attach() only knows the path
+  std::optional<PrivateDir> owned_dir;  // start() owns it; attach() only knows the path
+  std::optional<Forwarder> forwarder;   // tunnel: serves the docker CLI on dir/docker.sock
   bool kept = false, removed = false;
   StartTimings timings;
 
   explicit State(Client o) : outer(std::move(o)) {}
+  std::string socket_path() const { return dir + "/docker.sock"; }
 };
+
+PullPolicy parse_pull_policy(const std::string& name) {
+  for (PullPolicy p : {PullPolicy::missing, PullPolicy::always, PullPolicy::never})
+    if (name == to_string(p)) return p;
+  throw Error("unknown pull policy \"" + name.substr(0, 100) + "\" (expected missing, always or never)");
+}
+
+const char* to_string(PullPolicy policy) noexcept {
+  switch (policy) {
+    case PullPolicy::missing: return "missing";
+    case PullPolicy::always: return "always";
+    case PullPolicy::never: return "never";
+  }
+  return "?";
+}
 
 namespace {
 
-bool starts_with(const std::string& s, const std::string& p) {
-  return s.compare(0, p.size(), p) == 0;
-}
-
-// Options that cannot all hold: refuse them before anything is created.
-void check_options(const DaemonOptions& o) {
-  if (o.image().empty()) throw Error("starting a dind daemon: no image given");
-  if (!o.tls() && !o.tls_sans().empty())
-    throw Error("starting a dind daemon: TLS names (tls_san) were given but TLS is off");
-  for (const auto& a : o.dockerd_args()) {
-    if (!starts_with(a, "-"))
-      throw Error("starting a dind daemon: dockerd argument '" + a +
-                  "' does not start with '-' (the image would run it as a command)");
-    const bool disables = a == "--tls=false" || a == "--tlsverify=false";
-    const bool enables = starts_with(a, "--tlsverify") || starts_with(a, "--tlscert") || starts_with(a, "--tlskey") ||
-                         starts_with(a, "--tlscacert") || a == "--tls" || a == "--tls=true";
-    if (o.tls() && disables)
-      throw Error("starting a dind daemon: TLS is on but dockerd argument " + a + " turns it off (use tls(false))");
-    if (!o.tls() && enables && !disables)
-      throw Error("starting a dind daemon: TLS is off but dockerd argument " + a + " asks for it (use tls(true))");
-    if (starts_with(a, "-H") || starts_with(a, "--host"))
-      throw Error("starting a dind daemon: dockerd argument " + a + " would change the addresses the library dials");
-  }
-  if (o.network().empty() && !o.aliases().empty())
-    throw Error("starting a dind daemon: network aliases were given without a network");
-  if (!o.privileged() && o.runtime().empty())
-    throw Error(
-        "starting a dind daemon: privileged is off and no runtime (e.g. sysbox-runc) was given: dockerd "
-        "cannot run in an unprivileged container");
-}
-
-void ensure_image(Client& outer, const DaemonOptions& o) {
-  Images images(outer);
-  bool present = true;
-  try {
-    images.inspect(o.image());
-  } catch (const NotFound&) {
-    present = false;
-  }
-  if (present && o.pull() != PullPolicy::always) return;
-  if (o.pull() == PullPolicy::never)
-    throw Error("the dind image " + o.image() + " is not on the engine at " + outer.host() +
-                " and the pull policy is 'never' (load or build it first)");
-  auto [repo, tag] = parse_repository_tag(o.image());
-  try {
-    images.pull(repo, tag.empty() ? "latest" : tag).read_all();
-  } catch (const Error& e) {
-    if (present) return;  // 'always' with a local copy: keep going with what is there
-    throw Error("the dind image " + o.image() + " is not on the engine at " + outer.host() +
-                " and pulling it failed: " + e.what());
-  }
-}
-
-nlohmann::json create_body(const DaemonOptions& o, const std::map<std::string, std::string>& labels,
-                           const std::string& name) {
-  const std::string port = o.tls() ? "2376/tcp" : "2375/tcp";
-  nlohmann::json cmd = nlohmann::json::array();
-  // Without TLS nothing authenticates a caller: any local process that reaches the loopback port controls the daemon
-  // (and, privileged, the host). The core prints no warning for it: tls(false) is an explicit choice in code, and
-  // the user-facing layers warn where it can be filtered or made an error (Python: warnings.warn with
-  // dind.daemon.InsecureWarning; the CLI: a stderr line on --no-tls). A raw stderr line from here would repeat theirs
-  // and could not be silenced.
-  if (!o.tls()) cmd.push_back("--tls=false");  // without it dockerd sleeps 15 s on a plain TCP socket
-  for (const auto& a : o.dockerd_args()) cmd.push_back(a);
-  nlohmann::json env = nlohmann::json::array();
-  env.push_back(std::string("DOCKER_TLS_CERTDIR=") + (o.tls() ? "/certs" : ""));
-  for (const auto& e : o.env()) env.push_back(e);
-
-  nlohmann::json host_config = {{"Privileged", o.privileged()}};
-  if (!o.runtime().empty()) host_config["Runtime"] = o.runtime();
-  if (!o.mounts().empty()) host_config["Binds"] = o.mounts();
-  // Published on loopback only: the daemon is root on its container, and nothing else on the machine needs it.
-  host_config["PortBindings"] = {
-      {port, {{{"HostIp", "127.0.0.1"}, {"HostPort", o.host_port() ? std::to_string(o.host_port()) : ""}}}}};
-  nlohmann::json body = {{"Image", o.image()},
-                         {"Cmd", cmd},
-                         {"Env", env},
-                         {"Labels", labels},
-                         {"Hostname", name.substr(0, 63)},
-                         {"ExposedPorts", {{port, nlohmann::json::object()}}},
-                         {"HostConfig", host_config}};
-  if (!o.network().empty()) {
-    body["HostConfig"]["NetworkMode"] = o.network();
-    nlohmann::json aliases = o.aliases();
-    body["NetworkingConfig"] = {{"EndpointsConfig", {{o.network(), {{"Aliases", aliases}}}}}};
-  }
-  return body;
-}
-
-std::string text_of(const std::exception& e) {
-  return e.what();
-}
-
-// The host port the engine published for the daemon's port, from an inspect.
-std::uint16_t published_port(const nlohmann::json& inspect, const std::string& port) {
-  const auto& ports = inspect["NetworkSettings"]["Ports"];
-  if (!ports.is_object() || !ports.contains(port) || !ports[port].is_array()) return 0;
-  for (const auto& b : ports[port]) {
-    const std::string ip = b.value("HostIp", "");
-    if (ip == "127.0.0.1" || ip.empty()) return static_cast<std::uint16_t>(std::stoi(b.value("HostPort", "0")));
-  }
-  return 0;
-}
-
-// `server_name`: what the cert must name when the dialled address is not in it (a container address).
-Client make_client(const std::string& url, bool tls, const std::string& ca, const std::string& cert,
-                   const std::string& key, std::optional<milliseconds> timeout, const std::string& server_name = {}) {
+// `server_name`: what the cert must name when the dialled address is not in it.
+Client tls_client(const std::string& url, bool tls, const CertBundle* certs, std::optional<milliseconds> timeout) {
   std::optional<TlsConfig> tls_config;
-  if (tls) {
-    tls_config = TlsConfig::from_pem(ca, cert, key);
-    tls_config->server_name = server_name;
-  }
+  if (tls) tls_config = TlsConfig::from_pem(certs->ca_cert(), certs->client_cert(), certs->client_key());
   ClientConfig cfg = ClientConfig::from_url(url, std::move(tls_config));
-  if (timeout) {
-    cfg.timeout = *timeout;
-    cfg.connect_timeout = *timeout;
-  }
+  if (timeout) cfg.timeout = cfg.connect_timeout = *timeout;
+  return Client(std::move(cfg));
+}
+
+Client tunnel_client(Client& outer, const std::string& id, const std::string& name,
+                     std::optional<milliseconds> timeout) {
+  ClientConfig cfg = tunnel_config(outer, id, name);
+  if (timeout) cfg.timeout = cfg.connect_timeout = *timeout;
   return Client(std::move(cfg));
 }
 
@@ -163,6 +81,25 @@ std::string read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw TlsError("reading " + path + " failed: " + std::strerror(errno));
   return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+// The final reach, for attach() in another process: the labels only hold the plan, and the automatic reach may have
+// fallen back to the tunnel after the create.
+void write_reach(const std::string& dir, const Reach& r) {
+  const nlohmann::json j = {{"kind", to_string(r.kind)}, {"address", r.address}, {"reason", r.reason}};
+  write_new_file(dir + "/reach.json", j.dump(), 0600);
+}
+
+std::optional<Reach> read_reach(const std::string& dir) {
+  std::ifstream f(dir + "/reach.json");
+  if (!f) return std::nullopt;
+  const auto j = nlohmann::json::parse(f, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  Reach r;
+  r.kind = parse_reach_kind(j.value("kind", "loopback"));
+  r.address = j.value("address", "");
+  r.reason = j.value("reason", "");
+  return r;
 }
 
 }  // namespace
@@ -192,57 +129,59 @@ Daemon::~Daemon() {
 }
 
 Daemon Daemon::start(const DaemonOptions& o) {
-  check_options(o);
+  detail::check_options(o);
   const auto t0 = SteadyClock::now();
-  auto s = std::make_unique<State>(o.outer() ? *o.outer() : Client::from_env());
-  s->tls = o.tls();
-  s->name = o.name().empty() ? unique_name("dind-") : o.name();
-  // From here on `d` owns whatever exists: any throw removes the container and the cert dir.
+  auto s = std::make_unique<State>(o.outer ? *o.outer : Client::from_env());
+  s->tls = o.tls;
+  s->name = o.name.empty() ? unique_name("dind-") : o.name;
+  // From here on `d` owns whatever exists: any throw removes the container and the private directory.
   Daemon d(std::move(s));
   State& st = *d.s_;
-
+  const std::string what = "dind container " + st.name + " (image " + o.image + ") on " + st.outer.host();
   const auto check_cancel = [&](const char* step) {
-    if (o.cancelled())
-      throw DaemonStartError("starting dind container " + st.name + " (image " + o.image() + ") on " + st.outer.host() +
-                                 " was cancelled " + step,
-                             "");
+    if (o.cancelled()) throw DaemonStartError("starting " + what + " was cancelled " + step, "");
   };
 
-  ensure_image(st.outer, o);
+  const ReachPlan plan = plan_reach(st.outer, {o.reach, o.host, o.tls, o.insecure_publish, o.network});
+  const nlohmann::json image = detail::ensure_image(st.outer, o);
+  st.reach.kind = plan.kind;
+  st.reach.reason = plan.reason;
   check_cancel("before its certificates were made");
 
+  st.owned_dir.emplace("dind-");
+  st.dir = st.owned_dir->path();
+  // The network reach dials an address known only once the container runs: its certs come after the start.
+  const bool certs_later = o.tls && plan.kind == ReachKind::network;
   std::optional<CertBundle> bundle;
-  if (o.tls()) {
-    CertOptions copts;
-    copts.dns_names.push_back(st.name);
-    for (const auto& a : o.aliases()) copts.dns_names.push_back(a);
-    for (const auto& san : o.tls_sans()) copts.add_san(san);
-    bundle = CertBundle::make(copts);
-    st.certs.emplace("dind-certs-");
-    bundle->write_client_dir(st.certs->path());
-    st.cert_path = st.certs->path();
-  }
+  if (o.tls && !certs_later) bundle = CertBundle::make(detail::cert_options(o, st.name, plan));
+  if (o.tls) st.cert_path = st.dir + "/certs";  // DOCKER_CERT_PATH holds nothing but the client's three files
   const auto t_certs = SteadyClock::now();
 
-  auto labels = session_labels(o.owner() ? *o.owner() : Owner::self());
-  for (const auto& [k, v] : o.labels()) labels[k] = v;
+  auto labels = session_labels(o.owner ? *o.owner : Owner::self());
+  for (const auto& [k, v] : o.labels) labels[k] = v;
   labels[kLabelName] = st.name;
-  labels[kLabelTls] = o.tls() ? "1" : "0";
+  labels[kLabelTls] = o.tls ? "1" : "0";
+  labels[kLabelDir] = st.dir;
+  labels[kLabelReach] = to_string(plan.kind);
+  if (!plan.dial_host.empty()) labels[kLabelDialHost] = plan.dial_host;
+  if (!plan.network.empty()) labels[kLabelDialNetwork] = plan.network;
   if (!st.cert_path.empty()) labels[kLabelCertPath] = st.cert_path;
 
   Containers containers(st.outer);
-  const std::string what = "dind container " + st.name + " (image " + o.image() + ") on " + st.outer.host();
   try {
-    st.id = containers.create(create_body(o, labels, st.name), st.name).value("Id", "");
+    st.id =
+        containers.create(detail::create_body(o, plan, labels, st.name, image, certs_later), st.name).value("Id", "");
   } catch (const Conflict& e) {
     throw DaemonStartError("creating " + what + " failed: the name is taken (" + e.message() + ")", "");
+  } catch (const ApiError& e) {
+    throw DaemonStartError(
+        "creating " + what + " failed: " + e.message() + detail::start_failure_hint(e.message(), o, plan), "");
   }
+  if (plan.kind == ReachKind::network && !o.network.empty() && plan.network != o.network)
+    Networks(st.outer).connect(plan.network, st.id);
   if (bundle) {
-    // The entrypoint finds server/{ca,cert,key}.pem without ca/key.pem and only verifies them.
-    TarWriter tar;
-    tar.add_directory("certs", 0755).add_directory("certs/server", 0700);
-    for (const auto& f : bundle->server_files()) tar.add_bytes("certs/" + f.name, f.contents, f.mode);
-    Archive(st.outer).put(st.id, "/", body_from_tar(std::move(tar)));
+    bundle->write_client_dir(st.cert_path);
+    Archive(st.outer).put(st.id, "/", body_from_memory(detail::certs_tar(*bundle, false)));
   }
   const auto t_create = SteadyClock::now();
   check_cancel("after it was created");
@@ -250,76 +189,63 @@ Daemon Daemon::start(const DaemonOptions& o) {
   try {
     containers.start(st.id);
   } catch (const ApiError& e) {
-    std::string hint;
-    const std::string& m = e.message();
-    if (m.find("port is already allocated") != std::string::npos ||
-        m.find("address already in use") != std::string::npos)
-      hint = " (127.0.0.1:" + std::to_string(o.host_port()) +
-             " is already in use: choose another port, or 0 for a free one)";
-    else if (o.privileged())
-      hint =
-          " (the engine refused or failed to run a privileged container: check that it allows --privileged; "
-          "rootless engines and some CI runners do not, where a runtime such as sysbox-runc can stand in)";
-    throw DaemonStartError("starting " + what + " failed: " + m + hint, d.logs(30));
+    throw DaemonStartError(
+        "starting " + what + " failed: " + e.message() + detail::start_failure_hint(e.message(), o, plan), d.logs(30));
   }
   const auto t_start = SteadyClock::now();
   check_cancel("after it started");
 
-  // Where the client dials: the published loopback port, or the container's address on the user network.
-  const std::string port = o.tls() ? "2376/tcp" : "2375/tcp";
-  nlohmann::json info = containers.inspect(st.id);
+  const std::string port = detail::daemon_port(o.tls);
+  const nlohmann::json info = containers.inspect(st.id);
   if (!info["State"].value("Running", false)) {
     throw DaemonStartError(
         what + " exited (code " + std::to_string(info["State"].value("ExitCode", -1)) + ") right after it started",
         d.logs(30));
   }
-  const std::uint16_t hp = published_port(info, port);
-  if (!hp) throw DaemonStartError(what + ": the engine did not publish port " + port + " on 127.0.0.1", d.logs(30));
-  st.cli_host = st.host = "tcp://127.0.0.1:" + std::to_string(hp);
-  if (!o.network().empty()) {
-    const std::string ip = info["NetworkSettings"]["Networks"][o.network()].value("IPAddress", "");
-    if (ip.empty()) throw DaemonStartError(what + " has no address on network " + o.network(), d.logs(30));
-    st.host = "tcp://" + ip + ":" + port.substr(0, 4);
+  switch (plan.kind) {
+    case ReachKind::loopback:
+    case ReachKind::published: {
+      const std::uint16_t hp = detail::published_port(info, port, plan.publish_ip);
+      if (!hp)
+        throw DaemonStartError(what + ": the engine did not publish port " + port + " on " + plan.publish_ip,
+                               d.logs(30));
+      const bool v6 = plan.dial_host.find(':') != std::string::npos;
+      st.reach.address = "tcp://" + (v6 ? "[" + plan.dial_host + "]" : plan.dial_host) + ":" + std::to_string(hp);
+      break;
+    }
+    case ReachKind::network: {
+      const std::string ip = info["NetworkSettings"]["Networks"][plan.network].value("IPAddress", "");
+      if (ip.empty()) throw DaemonStartError(what + " has no address on network " + plan.network, d.logs(30));
+      st.reach.address = "tcp://" + ip + ":" + port.substr(0, 4);
+      if (certs_later) {
+        bundle = CertBundle::make(detail::cert_options(o, st.name, plan, ip));
+        bundle->write_client_dir(st.cert_path);
+        Archive(st.outer).put(st.id, "/", body_from_memory(detail::certs_tar(*bundle, true)));
+      }
+      break;
+    }
+    case ReachKind::tunnel:
+    case ReachKind::automatic: st.reach.address = Endpoint::tunnel(st.name, kTunnelSocket).url(); break;
   }
 
-  // Gate 2: GET /_ping answers OK over the transport and TLS the caller will use. A probe client with short
-  // timeouts; while the daemon is not up, docker-proxy accepts and drops connections, which fail fast.
-  std::string ca, cert, key;
-  if (bundle) ca = bundle->ca_cert(), cert = bundle->client_cert(), key = bundle->client_key();
-  // On a user network the container address is only known now, after the certs were made: check the name instead.
-  const std::string server_name = o.network().empty() ? std::string() : st.name;
-  Client probe = make_client(st.host, o.tls(), ca, cert, key, milliseconds(2000), server_name);
-  const auto deadline = t0 + o.start_timeout();
-  auto next_state_check = SteadyClock::now();
-  auto pause = milliseconds(5);
-  std::string last_error = "no answer yet";
-  for (;;) {
-    check_cancel("while waiting for its daemon to answer");
-    try {
-      if (probe.ping() == "OK") break;
-    } catch (const Error& e) {
-      last_error = e.what();
-    }
-    const auto now = SteadyClock::now();
-    if (now >= next_state_check) {
-      // Gate 1: the container runs. If it exited, waiting longer cannot help.
-      const nlohmann::json state = containers.inspect(st.id)["State"];
-      if (!state.value("Running", false)) {
-        throw DaemonStartError(what + " exited (code " + std::to_string(state.value("ExitCode", -1)) +
-                                   ") before its daemon answered on " + st.host,
-                               d.logs(30));
-      }
-      next_state_check = now + milliseconds(250);
-    }
-    if (now >= deadline) {
-      throw DaemonStartError(what + ": the daemon did not answer GET /_ping on " + st.host + " within " +
-                                 std::to_string(o.start_timeout().count()) + " ms; last error: " + last_error,
-                             d.logs(30));
-    }
-    std::this_thread::sleep_for(std::min<SteadyClock::duration>(pause, deadline - now));
-    pause = std::min(pause * 2, milliseconds(50));
+  // Gate 2 over the very transport the caller will use: a probe client with short timeouts (while the daemon is
+  // not up, docker-proxy accepts and drops connections, which fail fast).
+  const auto probe_timeout = milliseconds(2000);
+  Client probe = plan.kind == ReachKind::tunnel
+                     ? tunnel_client(st.outer, st.id, st.name, probe_timeout)
+                     : tls_client(st.reach.address, o.tls, bundle ? &*bundle : nullptr, probe_timeout);
+  detail::ReadyWait wait{
+      st.outer, st.id, what, port, t0 + o.start_timeout, o.start_timeout, check_cancel, [&d] { return d.logs(30); }};
+  detail::wait_until_ready(wait, probe, st.reach, plan.fallback_to_tunnel,
+                           [&] { return tunnel_client(st.outer, st.id, st.name, probe_timeout); });
+
+  if (st.reach.kind == ReachKind::tunnel) {
+    st.client = tunnel_client(st.outer, st.id, st.name, std::nullopt);
+    st.forwarder.emplace(st.socket_path(), st.client->config().dialer, "the daemon in " + st.name);
+  } else {
+    st.client = tls_client(st.reach.address, o.tls, bundle ? &*bundle : nullptr, std::nullopt);
   }
-  st.client = make_client(st.host, o.tls(), ca, cert, key, std::nullopt, server_name);
+  write_reach(st.dir, st.reach);
   const auto t_ready = SteadyClock::now();
   st.timings = {duration_cast<microseconds>(t_certs - t0), duration_cast<microseconds>(t_create - t_certs),
                 duration_cast<microseconds>(t_start - t_create), duration_cast<microseconds>(t_ready - t_start),
@@ -327,10 +253,51 @@ Daemon Daemon::start(const DaemonOptions& o) {
   return d;
 }
 
+namespace {
+
+// The reach of a daemon made by start(), for a process other than the one that started it: its starter's final word
+// (reach.json in its directory), else the plan in its labels; the address from the container as it is now.
+// Throws Error naming the container when it cannot be worked out.
+Reach reach_of(const nlohmann::json& info, const nlohmann::json& labels, const std::string& where) {
+  Reach planned;
+  planned.kind = parse_reach_kind(labels.value(kLabelReach, "loopback"));  // older daemons: the loopback port
+  planned.reason = "as planned when it was started";
+  const std::string dir = labels.value(kLabelDir, labels.value(kLabelCertPath, ""));
+  Reach r = dir.empty() ? planned : read_reach(dir).value_or(planned);
+  const bool tls = labels.value(kLabelTls, "1") == "1";
+  const std::string port = detail::daemon_port(tls);
+  const std::string name = labels.value(kLabelName, "");
+  switch (r.kind) {
+    case ReachKind::tunnel:
+    case ReachKind::automatic: r.address = Endpoint::tunnel(name, kTunnelSocket).url(); break;
+    case ReachKind::network: {
+      const std::string net = labels.value(kLabelDialNetwork, "");
+      const std::string ip =
+          info["NetworkSettings"]["Networks"].value(net, nlohmann::json::object()).value("IPAddress", "");
+      if (ip.empty()) throw Error(where + " has no address on network " + net + " (is it running?)");
+      r.address = "tcp://" + ip + ":" + port.substr(0, 4);
+      break;
+    }
+    case ReachKind::loopback:
+    case ReachKind::published: {
+      const std::string host = labels.value(kLabelDialHost, "127.0.0.1");
+      const std::uint16_t hp =
+          detail::published_port(info, port, r.kind == ReachKind::loopback ? "127.0.0.1" : "0.0.0.0");
+      if (!hp) throw Error(where + " publishes no port " + port + " (is it running?)");
+      const bool v6 = host.find(':') != std::string::npos;
+      r.address = "tcp://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(hp);
+      break;
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
 Daemon Daemon::attach(const std::string& name_or_id, std::optional<Client> outer) {
   auto s = std::make_unique<State>(outer ? *outer : Client::from_env());
   State& st = *s;
-  nlohmann::json info = Containers(st.outer).inspect(name_or_id);
+  const nlohmann::json info = Containers(st.outer).inspect(name_or_id);
   const nlohmann::json labels = info["Config"].value("Labels", nlohmann::json::object());
   if (!labels.is_object() || !labels.contains(kLabelSession))
     throw Error("container " + name_or_id + " on " + st.outer.host() + " was not made by dind (no " + kLabelSession +
@@ -339,23 +306,47 @@ Daemon Daemon::attach(const std::string& name_or_id, std::optional<Client> outer
   st.name = labels.value(kLabelName, info.value("Name", ""));
   st.tls = labels.value(kLabelTls, "1") == "1";
   st.cert_path = labels.value(kLabelCertPath, "");
-  const std::string port = st.tls ? "2376/tcp" : "2375/tcp";
-  if (const std::uint16_t hp = published_port(info, port)) {
-    st.cli_host = st.host = "tcp://127.0.0.1:" + std::to_string(hp);
+  st.dir = labels.value(kLabelDir, st.cert_path);
+  const std::string where = "dind container " + st.name + " on " + st.outer.host();
+  if (!info["State"].value("Running", false)) throw Error(where + " is not running");
+  st.reach = reach_of(info, labels, where);
+  if (st.reach.kind == ReachKind::tunnel) {
+    st.client = tunnel_client(st.outer, st.id, st.name, std::nullopt);
   } else {
-    throw Error("dind container " + st.name + " on " + st.outer.host() + " publishes no port " + port +
-                " on 127.0.0.1 (is it running?)");
+    std::optional<TlsConfig> tls;
+    if (st.tls)
+      tls = TlsConfig::from_pem(read_file(st.cert_path + "/ca.pem"), read_file(st.cert_path + "/cert.pem"),
+                                read_file(st.cert_path + "/key.pem"));
+    st.client = Client(ClientConfig::from_url(st.reach.address, std::move(tls)));
   }
-  std::string ca, cert, key;
-  if (st.tls) {
-    ca = read_file(st.cert_path + "/ca.pem");
-    cert = read_file(st.cert_path + "/cert.pem");
-    key = read_file(st.cert_path + "/key.pem");
-  }
-  st.client = make_client(st.host, st.tls, ca, cert, key, std::nullopt);
   // Attached daemons are not removed by accident when the handle goes: `dind env` must not tear down.
   st.kept = true;
   return Daemon(std::move(s));
+}
+
+std::vector<DaemonSummary> Daemon::list(Client outer) {
+  Containers containers(outer);
+  std::vector<DaemonSummary> out;
+  for (const auto& c : containers.list(true, {{"label", {kLabelSession, kLabelName}}})) {
+    const nlohmann::json labels = c.value("Labels", nlohmann::json::object());
+    DaemonSummary d;
+    d.id = c.value("Id", "");
+    d.name = labels.value(kLabelName, d.id.substr(0, 12));
+    d.status = c.value("State", "");
+    d.session = labels.value(kLabelSession, "");
+    d.owner_pid = std::atoi(labels.value(kLabelOwnerPid, "0").c_str());
+    d.created = std::strtoll(labels.value(kLabelCreated, "0").c_str(), nullptr, 10);
+    try {
+      d.reach = reach_of(containers.inspect(d.id), labels, "dind container " + d.name);
+    } catch (const Error&) {
+      d.reach.kind = parse_reach_kind(labels.value(kLabelReach, "loopback"));  // not running, or gone meanwhile
+    }
+    out.push_back(std::move(d));
+  }
+  std::sort(out.begin(), out.end(), [](const DaemonSummary& a, const DaemonSummary& b) {
+    return a.created != b.created ? a.created < b.created : a.name < b.name;
+  });
+  return out;
 }
 
 const std::string& Daemon::id() const noexcept {
@@ -365,10 +356,16 @@ const std::string& Daemon::name() const noexcept {
   return s_->name;
 }
 const std::string& Daemon::host() const noexcept {
-  return s_->host;
+  return s_->reach.address;
+}
+const Reach& Daemon::reach() const noexcept {
+  return s_->reach;
 }
 const std::string& Daemon::cert_path() const noexcept {
   return s_->cert_path;
+}
+const std::string& Daemon::dir() const noexcept {
+  return s_->dir;
 }
 bool Daemon::tls() const noexcept {
   return s_->tls;
@@ -389,12 +386,47 @@ Client& Daemon::client() noexcept {
 }
 
 std::map<std::string, std::string> Daemon::env() const {
-  std::map<std::string, std::string> e{{"DOCKER_HOST", s_->cli_host}};
+  if (s_->reach.kind == ReachKind::tunnel) return {{"DOCKER_HOST", "unix://" + s_->socket_path()}};
+  std::map<std::string, std::string> e{{"DOCKER_HOST", s_->reach.address}};
   if (s_->tls) {
     e["DOCKER_TLS_VERIFY"] = "1";
     e["DOCKER_CERT_PATH"] = s_->cert_path;
   }
   return e;
+}
+
+void Daemon::serve_cli(const std::shared_ptr<const std::atomic<bool>>& stop) {
+  State& st = *s_;
+  if (st.reach.kind != ReachKind::tunnel) return;
+  const std::string path = st.socket_path();
+  if (::access(path.c_str(), F_OK) == 0) {
+    try {  // another forwarder answers there already
+      Client(ClientConfig::from_url("unix://" + path)).ping();
+      return;
+    } catch (const Error&) {
+      ::unlink(path.c_str());  // left by one that died
+    }
+  }
+  Forwarder f(path, client().config().dialer, "the daemon in " + st.name);
+  Containers containers(st.outer);
+  for (int tick = 0;; ++tick) {
+    if (stop && stop->load()) return;
+    if (::access(path.c_str(), F_OK) != 0) return;  // the directory went with the daemon
+    if (tick % 8 == 0) {
+      try {
+        if (!containers.inspect(st.id)["State"].value("Running", false)) return;
+      } catch (const NotFound&) {
+        return;
+      } catch (const Error&) {
+        // the engine did not answer this time: ask again later
+      }
+    }
+    std::this_thread::sleep_for(milliseconds(250));
+  }
+}
+
+void Daemon::stop_forwarder() noexcept {
+  s_->forwarder.reset();
 }
 
 std::string Daemon::logs(int tail) {
@@ -437,7 +469,8 @@ std::vector<std::string> Daemon::load_images(const std::vector<std::string>& nam
 void Daemon::remove(std::optional<std::chrono::seconds> graceful) {
   State& st = *s_;
   if (st.removed) return;
-  st.client.reset();  // drop pooled connections to the daemon before it goes
+  st.forwarder.reset();  // the docker CLI's socket goes first
+  st.client.reset();     // drop pooled connections to the daemon before it goes
   std::string failure;
   if (!st.id.empty()) {
     Containers containers(st.outer);
@@ -459,11 +492,11 @@ void Daemon::remove(std::optional<std::chrono::seconds> graceful) {
       failure = e.what();
     }
   }
-  if (st.certs) {
-    st.certs->remove();
-  } else if (!st.cert_path.empty() && st.cert_path.find("dind-") != std::string::npos) {
+  if (st.owned_dir) {
+    st.owned_dir->remove();
+  } else if (!st.dir.empty() && st.dir.find("dind-") != std::string::npos) {
     std::error_code ec;
-    std::filesystem::remove_all(st.cert_path, ec);
+    std::filesystem::remove_all(st.dir, ec);
   }
   st.removed = true;
   if (!failure.empty()) throw Error("removing dind container " + st.name + " failed: " + failure);
@@ -471,7 +504,7 @@ void Daemon::remove(std::optional<std::chrono::seconds> graceful) {
 
 void Daemon::keep(bool keep) noexcept {
   s_->kept = keep;
-  if (s_->certs) s_->certs->keep(keep);
+  if (s_->owned_dir) s_->owned_dir->keep(keep);
 }
 
 }  // namespace dind

@@ -71,8 +71,8 @@ bool below_tmp(const std::string& workspace) {
 }
 
 void add_workspace_mounts(DaemonOptions& d, const std::string& workspace) {
-  if (below_tmp(workspace)) d.mount("/tmp");
-  d.mount(workspace + ":" + workspace);
+  if (below_tmp(workspace)) d.mounts.push_back("/tmp");
+  d.mounts.push_back(workspace + ":" + workspace);
 }
 
 std::string read_text(const std::string& path) {
@@ -208,22 +208,22 @@ std::string unix_socket_path(const Client& outer) {
 }  // namespace
 
 Job::Job(JobOptions o) {
-  if (o.image().empty()) throw Error("creating a CI job: no job image given");
-  if (o.mode() == JobMode::socket) {
-    if (!o.allow_host_socket())
+  if (o.image.empty()) throw Error("creating a CI job: no job image given");
+  if (o.mode == JobMode::socket) {
+    if (!o.allow_host_socket)
       throw Error(
           "socket mode refused: it binds the host's Docker socket into the job, which then controls the host's "
           "daemon (it can remove every container on it); opt in with allow_host_socket (CLI: --host-socket)");
-    if (o.daemon()) throw Error("creating a CI job: a dind daemon was given, but the mode is socket");
-    if (!o.load_images().empty())
+    if (o.daemon) throw Error("creating a CI job: a dind daemon was given, but the mode is socket");
+    if (!o.load_images.empty())
       throw Error("creating a CI job: images to load into a sidecar were given, but the mode is socket");
   }
-  if (o.daemon() && !o.load_images().empty())
+  if (o.daemon && !o.load_images.empty())
     throw Error("creating a CI job: images to load were given with a daemon of the caller's; load them into it");
-  Client outer = o.outer() ? *o.outer() : Client::from_env();
+  Client outer = o.outer ? *o.outer : Client::from_env();
   s_ = std::make_unique<State>(std::move(o), std::move(outer));
-  if (!s_->options.workspace().empty()) s_->workspace = canonical_workspace(s_->options.workspace());
-  s_->name = s_->options.name().empty() ? unique_name("dind-job-") : s_->options.name();
+  if (!s_->options.workspace.empty()) s_->workspace = canonical_workspace(s_->options.workspace);
+  s_->name = s_->options.name.empty() ? unique_name("dind-job-") : s_->options.name;
 }
 
 Job::Job(Job&&) noexcept = default;
@@ -364,16 +364,16 @@ int Job::run(const OutputCallback& on_output) {
     st.container_id.clear();
     st.reader = nullptr;
   }
-  const std::string what = "CI job " + st.name + " (image " + o.image() + ") on " + st.outer.host();
+  const std::string what = "CI job " + st.name + " (image " + o.image + ") on " + st.outer.host();
   auto check_cancelled = [&] {
     std::lock_guard<std::mutex> lock(st.mu);
     if (st.cancelled) throw Error(what + " was cancelled");
   };
 
-  ensure_job_image(st.outer, o.image());
+  ensure_job_image(st.outer, o.image);
 
   auto labels = session_labels(Owner::self());
-  for (const auto& [k, v] : o.labels()) labels[k] = v;
+  for (const auto& [k, v] : o.labels) labels[k] = v;
   labels[kLabelJob] = st.name;
 
   RunResources res{st.outer, {}, {}, nullptr, std::nullopt};
@@ -383,36 +383,37 @@ int Job::run(const OutputCallback& on_output) {
   std::vector<std::string> binds;
   if (!st.workspace.empty()) binds.push_back(st.workspace + ":" + st.workspace);
 
-  if (o.mode() == JobMode::sidecar) {
-    if (o.daemon() && !st.workspace.empty()) check_daemon_mounts(*o.daemon(), st.workspace);
+  if (o.mode == JobMode::sidecar) {
+    if (o.daemon && !st.workspace.empty()) check_daemon_mounts(*o.daemon, st.workspace);
     // A network of the job's own: the sidecar answers there as `docker`, whoever else uses it.
     std::vector<std::pair<std::uint32_t, std::uint32_t>> avoid;
-    if (o.daemon()) avoid = subnets_of(Networks(o.daemon()->client()).list());
+    if (o.daemon) avoid = subnets_of(Networks(o.daemon->client()).list());
     const auto [net_id, net_name] = create_job_network(st.outer, st.name + "-net", labels, avoid);
     res.network_id = net_id;
     network_name = net_name;
-    if (o.daemon()) {
+    if (o.daemon) {
       NetworkEndpoint ep;
       ep.aliases = {"docker"};
-      Networks(st.outer).connect(res.network_id, o.daemon()->id(), ep);
-      res.connected = o.daemon();
-      sidecar = o.daemon();
+      Networks(st.outer).connect(res.network_id, o.daemon->id(), ep);
+      res.connected = o.daemon;
+      sidecar = o.daemon;
     } else {
-      DaemonOptions d = o.daemon_options();
-      d.network(net_name).alias("docker");
+      DaemonOptions d = o.daemon_options;
+      d.network = net_name;
+      d.aliases.push_back("docker");
       if (!st.workspace.empty()) add_workspace_mounts(d, st.workspace);
-      if (!d.outer()) d.outer(st.outer);
-      if (d.name().empty()) d.name(st.name + "-docker");
-      for (const auto& [k, v] : o.labels()) d.label(k, v);
-      d.label(kLabelJob, st.name);
+      if (!d.outer) d.outer = st.outer;
+      if (d.name.empty()) d.name = st.name + "-docker";
+      for (const auto& [k, v] : o.labels) d.labels[k] = v;
+      d.labels[kLabelJob] = st.name;
       res.owned.emplace(Daemon::start(d));
       sidecar = &*res.owned;
       check_cancelled();
-      if (!o.load_images().empty()) sidecar->load_images(o.load_images());
+      if (!o.load_images.empty()) sidecar->load_images(o.load_images);
     }
     check_cancelled();
     if (sidecar->tls()) {
-      env = {"DOCKER_HOST=tcp://docker:2376", "DOCKER_TLS_VERIFY=1", "DOCKER_CERT_PATH=" + o.cert_dir()};
+      env = {"DOCKER_HOST=tcp://docker:2376", "DOCKER_TLS_VERIFY=1", "DOCKER_CERT_PATH=" + o.cert_dir};
     } else {
       env = {"DOCKER_HOST=tcp://docker:2375"};
     }
@@ -423,19 +424,19 @@ int Job::run(const OutputCallback& on_output) {
     const std::string warning = "dind: " + what +
                                 " gets the host's Docker socket: it controls the host's daemon and can remove "
                                 "every container on it";
-    if (o.on_warning())
-      o.on_warning()(warning);
+    if (o.on_warning)
+      o.on_warning(warning);
     else
       std::cerr << warning << std::endl;
   }
-  for (const auto& e : o.env()) env.push_back(e);  // later entries win: the caller's override ours
+  for (const auto& e : o.env) env.push_back(e);  // later entries win: the caller's override ours
 
   nlohmann::json host_config = {{"Binds", binds}};
   if (!res.network_id.empty()) host_config["NetworkMode"] = network_name;
-  nlohmann::json body = {{"Image", o.image()},        {"Env", env},           {"Labels", labels},
+  nlohmann::json body = {{"Image", o.image},          {"Env", env},           {"Labels", labels},
                          {"HostConfig", host_config}, {"AttachStdout", true}, {"AttachStderr", true}};
-  if (!o.command().empty()) body["Cmd"] = o.command();
-  const std::string workdir = !o.workdir().empty() ? o.workdir() : st.workspace;
+  if (!o.command.empty()) body["Cmd"] = o.command;
+  const std::string workdir = !o.workdir.empty() ? o.workdir : st.workspace;
   if (!workdir.empty()) body["WorkingDir"] = workdir;
 
   Containers containers(st.outer);
@@ -450,7 +451,7 @@ int Job::run(const OutputCallback& on_output) {
   }
 
   Archive archive(st.outer);
-  if (o.require_docker_cli()) {
+  if (o.require_docker_cli) {
     // Asked of the created container's files (no process needed): `docker` in any PATH directory.
     const nlohmann::json info = containers.inspect(res.container_id);
     const std::string path = path_of(info["Config"].value("Env", nlohmann::json::array()));
@@ -465,7 +466,7 @@ int Job::run(const OutputCallback& on_output) {
       }
     }
     if (!found)
-      throw Error("the job image " + o.image() + " has no docker CLI: `docker` is in none of its PATH directories (" +
+      throw Error("the job image " + o.image + " has no docker CLI: `docker` is in none of its PATH directories (" +
                   path + "); the job needs one to reach the daemon: use an image that has it (e.g. docker:cli)");
   }
 
@@ -473,13 +474,13 @@ int Job::run(const OutputCallback& on_output) {
     // The daemon's client certs, read-only in the job: what DOCKER_CERT_PATH names.
     TarWriter tar;
     std::string dir;
-    std::istringstream parts(o.cert_dir());
+    std::istringstream parts(o.cert_dir);
     for (std::string p; std::getline(parts, p, '/');) {
       if (p.empty()) continue;
       dir += (dir.empty() ? "" : "/") + p;
       tar.add_directory(dir, 0755);
     }
-    if (dir.empty()) throw Error("creating " + what + ": the cert dir " + o.cert_dir() + " is not a directory path");
+    if (dir.empty()) throw Error("creating " + what + ": the cert dir " + o.cert_dir + " is not a directory path");
     for (const char* f : {"ca.pem", "cert.pem", "key.pem"})
       tar.add_bytes(dir + "/" + f, read_text(sidecar->cert_path() + "/" + f), 0444);
     archive.put(res.container_id, "/", body_from_tar(std::move(tar)));

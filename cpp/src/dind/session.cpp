@@ -65,12 +65,15 @@ bool reapable(const nlohmann::json& labels, std::int64_t created, const ReapOpti
   return !o.alive();
 }
 
-// Deletes a cert dir a daemon named, but only one that looks like ours (a private temp dir holding key.pem).
-void remove_cert_dir(const std::string& path) {
+// Deletes the private directory a daemon named (its certs, its CLI socket), but only one that looks like ours: a
+// directory whose name starts with "dind-". Older daemons named only their cert dir.
+void remove_daemon_dir(const nlohmann::json& labels) {
   namespace fs = std::filesystem;
-  if (path.empty() || path.find("dind-") == std::string::npos) return;
+  std::string path = label(labels, kLabelDir);
+  if (path.empty()) path = label(labels, kLabelCertPath);
+  if (path.empty() || fs::path(path).filename().string().rfind("dind-", 0) != 0) return;
   std::error_code ec;
-  if (fs::exists(fs::path(path) / "key.pem", ec) || fs::is_empty(path, ec)) fs::remove_all(path, ec);
+  if (fs::is_directory(fs::symlink_status(path, ec))) fs::remove_all(path, ec);
 }
 
 }  // namespace
@@ -115,6 +118,29 @@ std::map<std::string, std::string> session_labels(const Owner& owner, const std:
           {kLabelCreated, std::to_string(static_cast<long long>(std::time(nullptr)))}};
 }
 
+bool remove_daemon(Client outer, const std::string& name_or_id) {
+  Containers containers(outer);
+  nlohmann::json info;
+  try {
+    info = containers.inspect(name_or_id);
+  } catch (const NotFound&) {
+    return false;
+  }
+  const nlohmann::json labels = info["Config"].value("Labels", nlohmann::json::object());
+  if (label(labels, kLabelSession).empty())
+    throw Error("container " + name_or_id + " on " + outer.host() + " was not made by dind (no " + kLabelSession +
+                " label)");
+  try {
+    containers.remove(info.value("Id", name_or_id), /*force=*/true, /*v=*/true);
+  } catch (const NotFound&) {
+    // gone meanwhile
+  } catch (const Conflict& e) {
+    if (e.message().find("already in progress") == std::string::npos) throw;
+  }
+  remove_daemon_dir(labels);
+  return true;
+}
+
 ReapResult reap(Client outer, const ReapOptions& options) {
   ReapResult result;
   const nlohmann::json filter = {{"label", {kLabelSession}}};
@@ -129,7 +155,7 @@ ReapResult reap(Client outer, const ReapOptions& options) {
     } catch (const NotFound&) {
       continue;  // gone meanwhile
     }
-    remove_cert_dir(label(labels, kLabelCertPath));
+    remove_daemon_dir(labels);
     result.containers.push_back(id);
   }
 

@@ -299,6 +299,10 @@ const std::string& UpgradedStream::what() const noexcept {
 }
 
 std::size_t UpgradedStream::read_some(char* out, std::size_t n) {
+  return x_ ? read_some(out, n, x_->next_deadline()) : 0;
+}
+
+std::size_t UpgradedStream::read_some(char* out, std::size_t n, Clock::time_point deadline) {
   if (!x_ || x_->closed.load() || (!x_->conn && !x_->source) || n == 0) return 0;
   if (x_->buf.size() > 0) {  // bytes that arrived with the head come first
     std::size_t k = std::min(n, x_->buf.size());
@@ -308,7 +312,7 @@ std::size_t UpgradedStream::read_some(char* out, std::size_t n) {
   }
   try {
     if (x_->source) return x_->source(out, n);
-    return x_->conn->read_some(out, n, x_->next_deadline(), x_->what);
+    return x_->conn->read_some(out, n, deadline, x_->what);
   } catch (const Error&) {
     if (x_->closed.load()) return 0;
     throw;
@@ -316,8 +320,17 @@ std::size_t UpgradedStream::read_some(char* out, std::size_t n) {
 }
 
 void UpgradedStream::write(const char* data, std::size_t n) {
+  if (!x_) throw ConnectionError("the stream is closed");
+  write(data, n, x_->next_deadline());
+}
+
+void UpgradedStream::write(const char* data, std::size_t n, Clock::time_point deadline) {
   if (!x_ || !x_->conn || x_->closed.load()) throw ConnectionError(what() + ": the stream is closed");
-  x_->conn->write(data, n, x_->next_deadline(), x_->what);
+  x_->conn->write(data, n, deadline, x_->what);
+}
+
+bool UpgradedStream::input_pending() const noexcept {
+  return !x_ || !x_->conn || x_->closed.load() || x_->buf.size() > 0 || x_->conn->input_pending();
 }
 
 void UpgradedStream::close_write() {

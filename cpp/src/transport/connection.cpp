@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -22,7 +23,9 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -238,7 +241,7 @@ class SocketConnection final : public Connection {
   void shutdown_send() override;
   void cancel() noexcept override;
   bool cancelled() const noexcept override { return cancelled_.load(std::memory_order_acquire); }
-  bool idle_alive() const noexcept override;
+  bool input_pending() const noexcept override;
   bool reusable() const noexcept override { return !broken && !cancelled(); }
   void mark_unreusable() noexcept override { broken = true; }
   bool received_any() const noexcept override { return got_bytes; }
@@ -246,7 +249,13 @@ class SocketConnection final : public Connection {
   Clock::time_point last_used() const noexcept override { return last_used_; }
 
  private:
-  net::io_context ioc{1};
+  net::io_context ioc;
+  // Keeps run_one_for() waiting instead of the io_context stopping when it runs out of work: no restart() is needed,
+  // which would be unsafe while another thread runs it.
+  net::executor_work_guard<net::io_context::executor_type> work{ioc.get_executor()};
+  std::mutex lead_mu_;
+  std::condition_variable lead_cv_;
+  bool led_ = false;  // a thread runs the io_context (guarded by lead_mu_)
   Endpoint ep;
   std::shared_ptr<detail::TlsContext> tls;
   std::optional<SshProcess> ssh;                     // declared before the socket: closed after it
@@ -254,9 +263,11 @@ class SocketConnection final : public Connection {
   std::optional<tcp::socket> tcp_sock;               // plain TCP
   std::optional<net::ssl::stream<tcp::socket>> ssl;  // TLS over TCP
   std::atomic<bool> cancelled_{false};
-  bool broken = false;
-  bool got_bytes = false;
-  Clock::time_point last_used_ = Clock::now();
+  // Written by a reader and a writer at once (the forwarder), hence atomic.
+  std::atomic<bool> broken{false};
+  std::atomic<bool> got_bytes{false};
+  std::atomic<Clock::time_point> last_used_{Clock::now()};
+  std::mutex ssh_mu_;  // a reader and a writer may both fail at once and ask ssh why
 
   int fd() {
     if (unix_sock) return unix_sock->native_handle();
@@ -271,52 +282,107 @@ class SocketConnection final : public Connection {
     if (ssl) ssl->next_layer().cancel(ignored);
   }
 
-  // Runs the async op that `start` begins, on this thread, until it completes, `deadline` passes or cancel() is
-  // called. Returns the op's error and byte count; throws TimeoutError, or ConnectionError when cancelled.
+  // Runs the async op that `start` begins until it completes, `deadline` passes or cancel() is called. Returns the
+  // op's error and byte count; throws TimeoutError, or ConnectionError when cancelled.
+  //
+  // One reader and one writer may run at once (the forwarder pumps both ways): whichever thread holds the lead runs
+  // the io_context, and with it every handler and every initiation, so the socket (an ssl::stream too) is only ever
+  // touched by one thread at a time; the other thread waits for its op's handler or for the lead.
   template <class Start>
   std::pair<error_code, std::size_t> run(const std::string& what, Clock::time_point deadline, Start&& start) {
     if (cancelled()) {
       broken = true;
       throw ConnectionError(what + ": the connection was closed");
     }
-    bool done = false;
-    error_code result;
-    std::size_t bytes = 0;
-    start([&](const error_code& ec, std::size_t n) {
-      done = true;
-      result = ec;
-      bytes = n;
-    });
+    struct Op {
+      std::atomic<bool> done{false};
+      error_code ec;
+      std::size_t bytes = 0;
+    } op;
+    auto handler = [this, &op](const error_code& ec, std::size_t n) {
+      op.ec = ec;
+      op.bytes = n;
+      {
+        std::lock_guard<std::mutex> lock(lead_mu_);
+        op.done.store(true, std::memory_order_release);
+      }
+      lead_cv_.notify_all();
+    };
+    Lead lead(*this);
+    if (lead.held())
+      start(handler);
+    else
+      net::post(ioc, [&start, handler] { start(handler); });
     const auto started = Clock::now();
-    while (!done) {
+    bool aborted = false;
+    Clock::duration waited{};
+    while (!op.done.load(std::memory_order_acquire)) {
       const auto now = Clock::now();
       const bool stop = cancelled();
-      if (stop || now >= deadline) {
-        cancel_io();
-        ioc.restart();
-        while (!done && ioc.run_one() > 0) {
-        }
+      if (!aborted && (stop || now >= deadline)) {
+        // Ends every op on the socket (a timed-out connection is spent either way), then waits for ours to finish.
+        aborted = true;
+        net::post(ioc, [this] { cancel_io(); });
         broken = true;
-        if (stop) throw ConnectionError(what + ": the connection was closed");
-        throw TimeoutError(what + ": timed out after " + seconds(now - started));
+        waited = now - started;
       }
-      const auto slice = std::min<Clock::duration>(deadline - now, kSlice);
-      ioc.restart();
-      ioc.run_one_for(slice);
+      if (!lead.held() && !lead.wait(op.done, kSlice)) continue;
+      ioc.run_one_for(std::min<Clock::duration>(aborted ? kSlice : deadline - now, kSlice));
+    }
+    lead.release();
+    if (aborted) {
+      if (cancelled()) throw ConnectionError(what + ": the connection was closed");
+      throw TimeoutError(what + ": timed out after " + seconds(waited));
     }
     last_used_ = Clock::now();
-    return {result, bytes};
+    return {op.ec, op.bytes};
   }
+
+  // The lead of the io_context (see run()): taken when free, handed over by notifying the waiting thread.
+  class Lead {
+   public:
+    explicit Lead(SocketConnection& c) : c_(c) { try_take(); }
+    ~Lead() { release(); }
+    bool held() const noexcept { return held_; }
+    // Waits until `done` or the lead is free (then takes it); true if this thread now leads.
+    bool wait(const std::atomic<bool>& done, Clock::duration slice) {
+      std::unique_lock<std::mutex> lock(c_.lead_mu_);
+      c_.lead_cv_.wait_for(lock, slice, [&] { return done.load(std::memory_order_acquire) || !c_.led_; });
+      if (!done.load(std::memory_order_acquire) && !c_.led_) held_ = c_.led_ = true;
+      return held_;
+    }
+    void release() noexcept {
+      if (!held_) return;
+      {
+        std::lock_guard<std::mutex> lock(c_.lead_mu_);
+        c_.led_ = held_ = false;
+      }
+      c_.lead_cv_.notify_all();
+    }
+
+   private:
+    void try_take() {
+      std::lock_guard<std::mutex> lock(c_.lead_mu_);
+      if (!c_.led_) held_ = c_.led_ = true;
+    }
+    SocketConnection& c_;
+    bool held_ = false;
+  };
 
   // An ssh stream that ended or broke before any answer: ssh's own words say why (refused, auth, no docker).
   [[noreturn]] void fail_ssh(const std::string& what, const std::string& detail) {
     broken = true;
-    throw ConnectionError(what + ": " + detail + " (" + ssh->diagnosis(std::chrono::seconds(2)) + ")");
+    std::string why;
+    {
+      std::lock_guard<std::mutex> lock(ssh_mu_);
+      why = ssh->diagnosis(std::chrono::seconds(2));
+    }
+    throw ConnectionError(what + ": " + detail + " (" + why + ")");
   }
 
   [[noreturn]] void fail_io(const std::string& what, const error_code& ec) {
     broken = true;
-    if (ssh && !got_bytes) fail_ssh(what, ec.message());
+    if (ssh && !got_bytes) fail_ssh(what, "the ssh connection failed before any answer");
     if (ssl && !got_bytes) {
       // TLS 1.3: a client cert the server rejects surfaces on the first read (an alert, or just a reset).
       throw TlsError(
@@ -484,13 +550,11 @@ void SocketConnection::cancel() noexcept {
   }
 }
 
-bool SocketConnection::idle_alive() const noexcept {
-  if (broken || cancelled()) return false;
+bool SocketConnection::input_pending() const noexcept {
   auto& self = const_cast<SocketConnection&>(*this);  // Asio's handles are non-const; nothing is changed here
-  if (self.ssl && SSL_pending(self.ssl->native_handle()) > 0) return false;
+  if (self.ssl && SSL_pending(self.ssl->native_handle()) > 0) return true;
   pollfd p{self.fd(), POLLIN, 0};
-  int r = ::poll(&p, 1, 0);
-  return r == 0;  // readable (EOF, RST, stray bytes) or an error: the server gave up on it
+  return ::poll(&p, 1, 0) != 0;  // readable (bytes, EOF, RST) or an error
 }
 
 }  // namespace
