@@ -13,6 +13,8 @@
 namespace dind {
 
 inline constexpr const char* kTunnelSocket = "/var/run/docker.sock";
+// In the error of a tunnel whose exec could not run `docker` at all: retrying cannot help.
+inline constexpr const char* kTunnelNeedsCli = "the tunnel needs a docker CLI in the container";
 
 // A Dialer (ClientConfig::dialer) whose connections are exec tunnels into `container` on `engine`, to `socket`.
 // `name` names the container in messages (its name, not the 64-hex id).

@@ -60,6 +60,14 @@ class TunnelConnection final : public Connection {
         }
       });
     }
+    // The engine reports an exec it could not start as text on stdout, then ends the stream.
+    if (!got_bytes_ && pending_pos_ == 0 && pending_.rfind("OCI runtime exec failed", 0) == 0) {
+      broken_ = true;
+      std::string m = pending_.substr(0, 300);
+      while (!m.empty() && (m.back() == '\n' || m.back() == '\r')) m.pop_back();
+      throw ConnectionError(w + ": could not run docker system dial-stdio in container " + ep_.host + " (" + m + "); " +
+                            kTunnelNeedsCli + " (the dind images have one)");
+    }
     const std::size_t k = std::min(n, pending_.size() - pending_pos_);
     std::memcpy(buf, pending_.data() + pending_pos_, k);
     pending_pos_ += k;

@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "dind/containers.hpp"
+#include "dind/tunnel.hpp"
 
 namespace dind::detail {
 namespace {
@@ -48,6 +49,9 @@ void wait_until_ready(const ReadyWait& w, Client& probe, Reach& reach, bool fall
       if (probe.ping() == "OK") return;
     } catch (const Error& e) {
       last_error = e.what();
+      if (last_error.find(kTunnelNeedsCli) != std::string::npos)
+        throw DaemonStartError(w.what + ": the daemon cannot be reached through the tunnel: " + last_error,
+                               w.log_tail());
     }
     const auto now = SteadyClock::now();
     if (now >= next_state_check) {
