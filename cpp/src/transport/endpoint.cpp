@@ -122,7 +122,7 @@ Endpoint Endpoint::parse(const std::string& url, bool tls) {
     ep.port = default_port;
   } else {
     if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
-      bad(url, "bad port \"" + port + "\"");
+      bad(url, "bad port \"" + detail::shown(port) + "\"");
     unsigned long p = std::stoul(port);
     if (p == 0 || p > 65535) bad(url, "port out of range: " + port);
     ep.port = static_cast<std::uint16_t>(p);
