@@ -15,7 +15,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${DIND_FUZZ_BUILD_DIR:-$ROOT/build/fuzz}"
-ALL_TARGETS=(fuzz_http fuzz_demux fuzz_jsonlines fuzz_path_stat fuzz_endpoint)
+ALL_TARGETS=(fuzz_http fuzz_demux fuzz_jsonlines fuzz_path_stat fuzz_endpoint fuzz_context)
 DEFAULT_RUNS=40000
 RUNS=""
 TIME=""

@@ -191,7 +191,9 @@ PYBIND11_MODULE(_core, m) {
             return dind::Client(std::move(cfg));
           },
           "version"_a = py::none(), "timeout"_a = py::none(),
-          "A client configured from DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION.")
+          "A client for the engine the docker CLI would use: DOCKER_HOST (with DOCKER_TLS_VERIFY, DOCKER_CERT_PATH), "
+          "else the current docker context (DOCKER_CONTEXT, else currentContext in $DOCKER_CONFIG/config.json); "
+          "DOCKER_API_VERSION pins the version.")
       .def("ping", &dind::Client::ping, py::call_guard<py::gil_scoped_release>(), "GET /_ping; returns \"OK\".")
       .def(
           "version",

@@ -13,7 +13,9 @@ __version__ = "0.1.0"
 
 
 def from_env(version: Optional[str] = None, timeout: Optional[float] = 60) -> "Client":
-    """A client configured like the docker CLI (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, ...)."""
+    """A client for the engine the docker CLI would use: DOCKER_HOST (with DOCKER_TLS_VERIFY, DOCKER_CERT_PATH), else
+    the current docker context (DOCKER_CONTEXT, else currentContext in $DOCKER_CONFIG/config.json); see
+    ``dind.Client.from_env``."""
     from .client import Client
 
     return Client.from_env(version=version, timeout=timeout)

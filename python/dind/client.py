@@ -49,7 +49,15 @@ class Client:
 
     @classmethod
     def from_env(cls, version: Optional[str] = None, timeout: Optional[float] = DEFAULT_TIMEOUT) -> "Client":
-        """A client from DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH and DOCKER_API_VERSION (docker CLI rules)."""
+        """A client for the engine the docker CLI would use.
+
+        A non-empty DOCKER_HOST wins (with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH); else the current docker context:
+        DOCKER_CONTEXT, else ``currentContext`` in ``$DOCKER_CONFIG/config.json`` (DOCKER_CONFIG defaults to
+        ``~/.docker``), read from the CLI's context store with that context's own TLS material (the TLS variables do
+        not apply to it). The context ``default``, or none, means DOCKER_HOST rules (``unix:///var/run/docker.sock``).
+        DOCKER_API_VERSION pins the API version in every case. A context that does not exist or a malformed store file
+        raises ``dind.errors.DockerException`` naming it; unreadable TLS files raise ``dind.errors.TLSError``.
+        """
         return cls(_core_client=_core.Client.from_env(None if version in (None, "auto") else version, timeout))
 
     @property
@@ -136,5 +144,6 @@ class Client:
 
 
 def from_env(version: Optional[str] = None, timeout: Optional[float] = DEFAULT_TIMEOUT) -> Client:
-    """``dind.from_env()``: like ``docker.from_env()``."""
+    """``dind.from_env()``: like ``docker.from_env()``, and like the docker CLI it follows docker contexts
+    (DOCKER_HOST, else DOCKER_CONTEXT, else currentContext in $DOCKER_CONFIG/config.json); see ``Client.from_env``."""
     return Client.from_env(version=version, timeout=timeout)

@@ -60,10 +60,16 @@ struct ClientConfig {
 
   // A config for `url` (tcp:// becomes TLS when `tls` is given).
   static ClientConfig from_url(const std::string& url, std::optional<TlsConfig> tls = std::nullopt);
-  // The docker CLI's rules: DOCKER_HOST (default unix:///var/run/docker.sock); DOCKER_TLS_VERIFY non-empty (even
-  // "0") = TLS with verification; DOCKER_CERT_PATH (default ~/.docker) holds ca.pem, cert.pem, key.pem and turns
-  // TLS on (without verification unless DOCKER_TLS_VERIFY) when set; DOCKER_API_VERSION pins the version.
+  // The docker CLI's rules. A non-empty DOCKER_HOST wins; else the current docker context (DOCKER_CONTEXT, else
+  // currentContext in $DOCKER_CONFIG/config.json, DOCKER_CONFIG defaulting to ~/.docker; dind/context.hpp) gives the
+  // endpoint and its TLS material from the CLI's store; the context "default" (or none) means: DOCKER_HOST (default
+  // unix:///var/run/docker.sock); DOCKER_TLS_VERIFY non-empty (even "0") = TLS with verification; DOCKER_CERT_PATH
+  // (default $DOCKER_CONFIG, else ~/.docker) holds ca.pem, cert.pem, key.pem and turns TLS on (without verification
+  // unless DOCKER_TLS_VERIFY) when set. DOCKER_API_VERSION pins the version in every case.
   static ClientConfig from_env();
+  // Reads every variable from `env` only (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION,
+  // DOCKER_CONTEXT, DOCKER_CONFIG, HOME); the overload above collects them from the process environment, HOME from
+  // the password database when unset.
   static ClientConfig from_env(const std::map<std::string, std::string>& env);
 };
 

@@ -1,16 +1,22 @@
 #include "dind/endpoint.hpp"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <vector>
 
+#include "dind/context.hpp"
 #include "dind/errors.hpp"
+#include "transport/shown.hpp"
 
 namespace dind {
 namespace {
 
 [[noreturn]] void bad(const std::string& url, const std::string& why) {
-  throw Error("invalid Docker host \"" + url + "\": " + why);
+  throw Error("invalid Docker host \"" + detail::shown(url) + "\": " + why);
 }
 
 bool starts_with(const std::string& s, const char* prefix) {
@@ -116,7 +122,7 @@ Endpoint Endpoint::parse(const std::string& url, bool tls) {
     ep.port = default_port;
   } else {
     if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
-      bad(url, "bad port \"" + port + "\"");
+      bad(url, "bad port \"" + detail::shown(port) + "\"");
     unsigned long p = std::stoul(port);
     if (p == 0 || p > 65535) bad(url, "port out of range: " + port);
     ep.port = static_cast<std::uint16_t>(p);
@@ -164,6 +170,17 @@ ClientConfig ClientConfig::from_env(const std::map<std::string, std::string>& en
     auto it = env.find(k);
     return it == env.end() ? std::string() : it->second;
   };
+  auto api_version = [&](ClientConfig& c) {
+    c.version = get("DOCKER_API_VERSION");
+    if (!c.version.empty() && c.version[0] == 'v') c.version.erase(0, 1);
+  };
+  // A context is the CLI's choice only when DOCKER_HOST is empty; its TLS material is its own (the CLI applies
+  // neither DOCKER_TLS_VERIFY nor DOCKER_CERT_PATH to it).
+  if (const CurrentContext current = current_context(env); !current.is_default()) {
+    ClientConfig c = load_context(current).client_config();
+    api_version(c);
+    return c;
+  }
   const bool has_cert_path = env.count("DOCKER_CERT_PATH") && !get("DOCKER_CERT_PATH").empty();
   const bool verify = !get("DOCKER_TLS_VERIFY").empty();
   std::string host = get("DOCKER_HOST");
@@ -172,12 +189,10 @@ ClientConfig ClientConfig::from_env(const std::map<std::string, std::string>& en
   std::optional<TlsConfig> tls;
   const bool socket_host = host.rfind("unix://", 0) == 0 || host.rfind("ssh://", 0) == 0;
   if ((verify || has_cert_path) && !socket_host) {
+    // The CLI's default cert dir is its config dir: $DOCKER_CONFIG, else ~/.docker.
     std::string dir = get("DOCKER_CERT_PATH");
-    if (dir.empty()) {
-      std::string home = get("HOME");
-      if (home.empty()) throw TlsError("DOCKER_TLS_VERIFY is set but neither DOCKER_CERT_PATH nor HOME is");
-      dir = home + "/.docker";
-    }
+    if (dir.empty()) dir = docker_config_dir(env);
+    if (dir.empty()) throw TlsError("DOCKER_TLS_VERIFY is set but none of DOCKER_CERT_PATH, DOCKER_CONFIG, HOME is");
     tls = TlsConfig::from_cert_dir(dir, verify);
   }
   ClientConfig c;
@@ -188,15 +203,24 @@ ClientConfig ClientConfig::from_env(const std::map<std::string, std::string>& en
   } catch (const Error& e) {
     throw Error(std::string("DOCKER_HOST: ") + e.what());
   }
-  c.version = get("DOCKER_API_VERSION");
-  if (!c.version.empty() && c.version[0] == 'v') c.version.erase(0, 1);
+  api_version(c);
   return c;
 }
 
 ClientConfig ClientConfig::from_env() {
   std::map<std::string, std::string> env;
-  for (const char* k : {"DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_API_VERSION", "HOME"}) {
+  for (const char* k : {"DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_API_VERSION", "DOCKER_CONFIG",
+                        "DOCKER_CONTEXT", "HOME"}) {
     if (const char* v = std::getenv(k)) env[k] = v;
+  }
+  // Like the CLI (and ssh), a process without HOME still has the password database's home directory.
+  if (env["HOME"].empty()) {
+    long size = ::sysconf(_SC_GETPW_R_SIZE_MAX);
+    std::vector<char> buf(size > 0 ? static_cast<std::size_t>(size) : 16384);
+    passwd pw{};
+    passwd* found = nullptr;
+    if (::getpwuid_r(::getuid(), &pw, buf.data(), buf.size(), &found) == 0 && found && found->pw_dir)
+      env["HOME"] = found->pw_dir;
   }
   return from_env(env);
 }
