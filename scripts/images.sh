@@ -2,7 +2,9 @@
 # Build the offline images the project's tests use, on an engine that has no registry (ENVIRONMENT.md):
 #   busybox:latest       a ~2 MB rootfs of busybox-static, one symlink per applet
 #   dind-offline:latest  Debian bookworm (debootstrap) + docker.io + our entrypoint (scripts/dind-image/), which
-#                        honours the docker:dind image contract of DESIGN.md
+#                        honours the docker:dind image contract of DESIGN.md; also python3, pip, pytest and
+#                        libarchive13 (which the extension loads at run time), so that the tests' CI job images can
+#                        be it plus the dind wheel (tests/python/jobs.py)
 # Idempotent and quiet when both are present. A changed entrypoint is swapped into the existing image (seconds);
 # a changed recipe (recipe_* below) rebuilds it. Needs root, debootstrap and busybox-static only when it builds.
 # Env: DIND_DEBIAN_MIRROR overrides the mirror read from the apt sources.
@@ -13,8 +15,8 @@ lock=/run/lock/dind-images.lock
 
 # Bump when what goes into an image changes (not the entrypoint, which is tracked by its hash).
 recipe_busybox=1
-recipe_dind=2
-dind_packages=docker.io,iptables,openssl,ca-certificates,procps,iproute2
+recipe_dind=3
+dind_packages=docker.io,iptables,openssl,ca-certificates,procps,iproute2,python3,python3-pip,python3-pytest,libarchive13
 suite=bookworm
 
 die() { echo "images.sh: $*" >&2; exit 1; }
@@ -129,9 +131,11 @@ build_dind() {
     die "debootstrap $suite from $mirror into $root failed (see the lines above)"
   fi
   for t in usr/sbin/dockerd usr/bin/containerd usr/sbin/runc usr/bin/docker usr/bin/docker-init usr/bin/openssl \
-    usr/sbin/iptables-legacy usr/sbin/iptables-nft bin/ip; do
+    usr/sbin/iptables-legacy usr/sbin/iptables-nft bin/ip usr/bin/python3 usr/bin/pip3 usr/bin/pytest; do
     [ -x "$root/$t" ] || die "debootstrap finished but /$t is missing from the dind rootfs ($root)"
   done
+  compgen -G "$root/usr/lib/*/libarchive.so.13" >/dev/null ||
+    die "debootstrap finished but libarchive.so.13 is missing from the dind rootfs ($root)"
   step "dind-offline:latest: adding the entrypoint and trimming the rootfs"
   install -m 0755 "$entrypoint_src" "$root/usr/local/bin/dockerd-entrypoint.sh"
   # The official image selects legacy iptables by putting these first on PATH; the entrypoint does the same.
