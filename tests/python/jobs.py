@@ -114,10 +114,11 @@ def job_image_or_fail(directory: Optional[Path] = None, client: Optional[dind.Cl
 
 
 def job_image_tag(wheel: Path, base_id: str) -> str:
-    """``dind-job:<16 hex>``: a hash of the wheel's bytes, the base image's id and the recipe, so a rebuilt wheel (or
-    a rebuilt base) gives a new tag and an unchanged one the same."""
+    """``dind-job:<16 hex>``: a hash of the wheel's bytes, the base image's id, the recipe and the checkout, so a
+    rebuilt wheel (or a rebuilt base) gives a new tag and an unchanged one the same. The checkout is in it so that
+    two checkouts never share a tag: each removes only its own stale ones."""
     h = hashlib.sha256()
-    h.update(f"recipe {JOB_IMAGE_RECIPE}\nbase {base_id}\n".encode())
+    h.update(f"recipe {JOB_IMAGE_RECIPE}\nbase {base_id}\ncheckout {CHECKOUT_ID}\n".encode())
     h.update(wheel.read_bytes())
     return f"{JOB_IMAGE_REPO}:{h.hexdigest()[:16]}"
 
