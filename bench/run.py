@@ -1,8 +1,8 @@
-"""Entry point of the side-by-side benchmarks of issues 3 and 4 (use bench/run.sh).
+"""Entry point of the side-by-side benchmarks (use bench/run.sh).
 
 Prints each figure as it is measured, then one table: figure, dind, baseline, ratio, target, met?.
 Options: --quick (fewer repetitions), --only KEY[,KEY] (ping, threads, logs, exec, demux, archive, import, start,
-start4), --json PATH (the rows, for tooling). Nothing here asserts a time.
+start4, tunnel, jobready), --json PATH (the rows, for tooling). Nothing here asserts a time.
 """
 from __future__ import annotations
 
@@ -18,10 +18,12 @@ from typing import List, Optional
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import issue3  # noqa: E402
 import issue4  # noqa: E402
+import issue9  # noqa: E402
 from common import HERE, Row, cleanup_engine, log  # noqa: E402
 
 ISSUE3_KEYS = {"ping", "threads", "logs", "exec", "demux", "archive", "import"}
 ISSUE4_KEYS = {"start", "start4"}
+ISSUE9_KEYS = {"tunnel", "jobready"}
 
 
 def find_tool(name: str) -> Optional[str]:
@@ -58,7 +60,7 @@ def main() -> int:
     ap.add_argument("--json", default="", help="also write the rows as JSON to this path")
     a = ap.parse_args()
     if a.only:
-        unknown = set(a.only.split(",")) - ISSUE3_KEYS - ISSUE4_KEYS
+        unknown = set(a.only.split(",")) - ISSUE3_KEYS - ISSUE4_KEYS - ISSUE9_KEYS
         if unknown:
             ap.error(f"unknown benchmark keys: {', '.join(sorted(unknown))}")
         os.environ["DIND_BENCH_ONLY"] = a.only
@@ -77,6 +79,8 @@ def main() -> int:
             rows += issue3.run(a.quick, raw_ping, demux_bench)
         if not only or only & ISSUE4_KEYS:
             rows += issue4.run(a.quick)
+        if not only or only & ISSUE9_KEYS:
+            rows += issue9.run(a.quick)
     finally:
         gone = cleanup_engine()
         if gone:
