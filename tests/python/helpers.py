@@ -65,6 +65,16 @@ def ancestors() -> List[int]:
     return chain
 
 
+def owned_by_this_session(pid: int) -> bool:
+    """Whether ``pid`` is what the owner rule of ``dind up`` / ``--dind-keep`` names for a command started from this
+    process: the leader of this process's session (``os.getsid``), which lives on however the shells between exit;
+    where the session began outside this pid namespace (getsid answers 0), a living ancestor standing in for it."""
+    sid = os.getsid(0)
+    if sid > 1:
+        return pid == sid
+    return pid in ancestors() and pid > 1
+
+
 def exports(text: str) -> Dict[str, str]:
     """``export K=V`` lines of a command's output → dict (values are shell-quoted only when needed; ours never are)."""
     env = {}

@@ -22,7 +22,8 @@ import pytest
 
 import dind
 from dind.cli import export_lines, parse_duration
-from helpers import ancestors as _ancestors, exists as _exists, exports as _exports, outer as _outer, purge as _purge
+from helpers import exists as _exists, exports as _exports, outer as _outer, owned_by_this_session
+from helpers import purge as _purge
 from helpers import volume_exists as _volume_exists, volumes_of as _volumes_of
 
 DIND_IMAGE = "dind-offline:latest"
@@ -96,7 +97,7 @@ def test_up_env_docker_ls_down(session: str, name: str) -> None:
     row = next(line for line in ls.stdout.splitlines() if line.startswith(name + " "))
     assert "running" in row and " loopback " in row and env["DOCKER_HOST"] in row
     # Owned by the terminal session (or CI job) the tests run in, which lives on: not `dind up`'s own parent.
-    assert int(row.split()[4]) in _ancestors()
+    assert owned_by_this_session(int(row.split()[4])), row
     assert name in cli("ls", "-q").stdout.split()
 
     down = cli("down", name)

@@ -21,7 +21,8 @@ import pytest
 
 import dind
 from dind.daemon import Dind, reap
-from helpers import ancestors as _ancestors, exists as _exists, exports as _exports, outer as _outer, purge as _purge
+from helpers import exists as _exists, exports as _exports, outer as _outer, owned_by_this_session
+from helpers import purge as _purge
 from helpers import volume_exists as _volume_exists, volumes_of as _volumes_of
 
 pytest_plugins = ["pytester"]
@@ -98,7 +99,7 @@ def test_session_daemon_runs_containers_and_failures_get_its_log_and_keep_prints
     assert proc.stdout.strip()
 
     # It belongs to the terminal session (or CI job) pytest ran in, which lives on: a reap spares it.
-    assert int(_outer().containers.get(name).labels["dind.owner-pid"]) in _ancestors()
+    assert owned_by_this_session(int(_outer().containers.get(name).labels["dind.owner-pid"]))
     reap()
     assert _exists(name)
 
