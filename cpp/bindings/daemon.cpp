@@ -234,6 +234,7 @@ DIND_BINDINGS(daemon) {
         out["containers"] = r.containers;
         out["volumes"] = r.volumes;
         out["networks"] = r.networks;
+        out["dirs"] = r.dirs;
         return out;
       },
       "outer"_a = pyb::none(), "older_than"_a = pyb::none(), "everything"_a = false);
@@ -245,5 +246,25 @@ DIND_BINDINGS(daemon) {
       },
       "outer"_a, "name_or_id"_a,
       "Removes one daemon made by dind, any state: container with volumes, private directory. False if absent.");
+  pyb::class_<dind::DaemonRecord>(m, "DaemonRecord",
+                                  "What a daemon's private directory records: name, id, dir and its engine's URL.")
+      .def_readonly("name", &dind::DaemonRecord::name)
+      .def_readonly("id", &dind::DaemonRecord::id)
+      .def_readonly("dir", &dind::DaemonRecord::dir)
+      .def_readonly("engine", &dind::DaemonRecord::engine)
+      .def(
+          "engine_client",
+          [](const dind::DaemonRecord& r) {
+            pyb::gil_scoped_release release;  // reads TLS files
+            return dind::Client(r.engine_config());
+          },
+          "A client of the engine the daemon lives on.");
+  m.def(
+      "local_daemons",
+      [] {
+        pyb::gil_scoped_release release;
+        return dind::local_daemons();
+      },
+      "The daemons recorded in this user's private dind directories on this machine.");
   m.def("session_id", &dind::session_id);
 }

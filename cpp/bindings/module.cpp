@@ -180,20 +180,21 @@ PYBIND11_MODULE(_core, m) {
            "timeout"_a = py::none())
       .def_static(
           "from_env",
-          [](const py::object& version, const py::object& timeout) {
+          [](const py::object& version, const py::object& timeout,
+             std::optional<std::map<std::string, std::string>> environ) {
             std::string v = version.is_none() ? std::string() : version.cast<std::string>();
             std::optional<std::chrono::milliseconds> t;
             if (!timeout.is_none()) t = to_timeout(timeout);
             py::gil_scoped_release release;
-            auto cfg = dind::ClientConfig::from_env();
+            auto cfg = environ ? dind::ClientConfig::from_env(*environ) : dind::ClientConfig::from_env();
             if (!v.empty()) cfg.version = v;
             if (t) cfg.timeout = *t;
             return dind::Client(std::move(cfg));
           },
-          "version"_a = py::none(), "timeout"_a = py::none(),
+          "version"_a = py::none(), "timeout"_a = py::none(), "environ"_a = py::none(),
           "A client for the engine the docker CLI would use: DOCKER_HOST (with DOCKER_TLS_VERIFY, DOCKER_CERT_PATH), "
           "else the current docker context (DOCKER_CONTEXT, else currentContext in $DOCKER_CONFIG/config.json); "
-          "DOCKER_API_VERSION pins the version.")
+          "DOCKER_API_VERSION pins the version. `environ` (a dict) stands in for the process environment.")
       .def("ping", &dind::Client::ping, py::call_guard<py::gil_scoped_release>(), "GET /_ping; returns \"OK\".")
       .def(
           "version",

@@ -93,8 +93,51 @@ def _progress(line: str) -> None:
         sys.stderr.flush()
 
 
+def _engine_client() -> Any:
+    """A client of the engine this shell names (DOCKER_HOST, contexts, the default socket)."""
+    from .client import Client
+
+    return Client.from_env()
+
+
+def _locate(name: str) -> "tuple[Any, str]":
+    """The engine daemon ``name`` (a name or an id) lives on, and how to name it there: the engine its private
+    directory records (so `dind down ci` works after `eval "$(dind up --name ci)"` pointed DOCKER_HOST at ci itself,
+    and for a daemon inside another), else this shell's engine."""
+    from . import _core, errors
+    from .client import Client
+
+    for r in _core.local_daemons():
+        if name in (r.name, r.id) or (len(name) >= 12 and r.id.startswith(name)):
+            try:
+                return Client(_core_client=r.engine_client()), r.id
+            except errors.DockerException:
+                break  # its engine cannot be made from the record: try this shell's
+    return _engine_client(), name
+
+
+def _recorded_engines() -> List[Any]:
+    """Clients of the engines this user's daemons on this machine live on, besides this shell's (one each)."""
+    from . import _core, errors
+    from .client import Client
+
+    seen, out = {_engine_client().base_url}, []
+    for r in _core.local_daemons():
+        if r.engine and r.engine not in seen:
+            seen.add(r.engine)
+            try:
+                out.append(Client(_core_client=r.engine_client()))
+            except errors.DockerException:
+                pass
+    return out
+
+
 def _engine() -> str:
-    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    """That engine, for messages."""
+    try:
+        return _engine_client().base_url
+    except Exception:  # noqa: BLE001 - a message must not fail for want of an engine
+        return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
 
 def export_lines(env: Mapping[str, str]) -> List[str]:
@@ -197,6 +240,8 @@ def _daemon_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--network", help="user network to join; the client then dials the container address")
     g.add_argument("--env", action="append", default=[], type=_key_value, metavar="KEY=VALUE",
                    help="environment of the dind container, repeatable")
+    g.add_argument("--mount", action="append", default=[], metavar="SRC:DST[:ro]",
+                   help="a host path (which must exist) or volume mounted into the dind container, repeatable")
     g.add_argument("--label", action="append", default=[], type=_key_value, metavar="KEY=VALUE",
                    help="extra container label, repeatable")
     g.add_argument("--pull", choices=("missing", "always", "never"), default="missing",
@@ -221,6 +266,8 @@ def _start(args: argparse.Namespace, owner: str, owner_labels: Optional[Mapping[
         kwargs["network"] = args.network
     if args.env:
         kwargs["environment"] = dict(kv.split("=", 1) for kv in args.env)
+    if args.mount:
+        kwargs["mounts"] = tuple(args.mount)
     labels = dict(kv.split("=", 1) for kv in args.label)
     labels.update(owner_labels or {})
     if labels:
@@ -252,10 +299,11 @@ def _attach(name: str) -> Any:
     from . import errors
     from .daemon import Dind
 
+    engine, ident = _locate(name)
     try:
-        return Dind.attach(name)
+        return Dind.attach(ident, client=engine)
     except errors.NotFound:
-        raise CliError(f"no dind daemon named {name!r} on {_engine()} (see `dind ls`)") from None
+        raise CliError(f"no dind daemon named {name!r} on {engine.base_url} (see `dind ls`)") from None
 
 
 # -- commands -----------------------------------------------------------------------------------------------------
@@ -285,7 +333,21 @@ def cmd_env(args: argparse.Namespace) -> int:
 def cmd_ls(args: argparse.Namespace) -> int:
     from .daemon import list_daemons
 
-    daemons = sorted(list_daemons(), key=lambda x: (x.get("created", 0), x.get("name", "")))
+    from . import errors
+
+    daemons, ids = [], set()
+    for i, engine in enumerate([_engine_client()] + _recorded_engines()):
+        try:
+            found = list_daemons(engine)
+        except errors.DockerException:
+            if i == 0:
+                raise
+            continue  # a recorded engine that is gone (a daemon that held another)
+        for x in found:
+            if x["id"] not in ids:
+                ids.add(x["id"])
+                daemons.append({**x, "engine": engine.base_url})
+    daemons.sort(key=lambda x: (x.get("created", 0), x.get("name", "")))
     if args.json:
         print(json.dumps(daemons, indent=2))
         return 0
@@ -293,12 +355,12 @@ def cmd_ls(args: argparse.Namespace) -> int:
         for x in daemons:
             print(x["name"])
         return 0
-    rows = [("NAME", "STATUS", "REACH", "HOST", "OWNER", "CREATED")]
+    rows = [("NAME", "STATUS", "REACH", "HOST", "OWNER", "CREATED", "ENGINE")]
     for x in daemons:
         pid = int(x.get("owner_pid") or 0)
         owner = f"{pid}" if _owner_alive(pid) else f"{pid} (gone)"
         rows.append((x["name"], x.get("status", ""), x.get("reach") or "-", x.get("host") or "-", owner,
-                     _age(x.get("created", 0))))
+                     _age(x.get("created", 0)), x["engine"]))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
@@ -312,7 +374,7 @@ def cmd_down(args: argparse.Namespace) -> int:
         from .daemon import reap
 
         names = _daemon_names()
-        return _print_removed(reap(everything=True), names)
+        return _print_removed(reap(everything=True, client=_engine_client()), names)
     if not args.names:
         raise CliError("name a daemon to remove (see `dind ls`), or use --all")
     from . import _core, errors
@@ -321,8 +383,9 @@ def cmd_down(args: argparse.Namespace) -> int:
     for name in args.names:
         try:
             _progress(f"removing {name} ...")
-            if not _core.remove_daemon(None, name):
-                raise CliError(f"no dind daemon named {name!r} on {_engine()} (see `dind ls`)")
+            engine, ident = _locate(name)
+            if not _core.remove_daemon(engine.api, ident):
+                raise CliError(f"no dind daemon named {name!r} on {engine.base_url} (see `dind ls`)")
             print(f"removed {name}")
         except (CliError, errors.DockerException) as e:
             _error("down", str(e))
@@ -344,19 +407,19 @@ def _daemon_names() -> Dict[str, str]:
     from .daemon import list_daemons
 
     try:
-        return {x["id"]: x["name"] for x in list_daemons()}
+        return {x["id"]: x["name"] for x in list_daemons(_engine_client())}
     except Exception:  # noqa: BLE001 - names are a nicety; reap() itself reports what fails
         return {}
 
 
 def _print_removed(removed: Mapping[str, Sequence[str]], names: Optional[Mapping[str, str]] = None) -> int:
     n = 0
-    for kind in ("containers", "volumes", "networks"):
+    for kind in ("containers", "volumes", "networks", "dirs"):
         for item in removed.get(kind, ()):
             label = item
             if kind == "containers" and names and item in names:
                 label = f"{names[item]} ({item[:12]})"
-            print(f"removed {kind[:-1]} {label}")
+            print(f"removed {'private directory' if kind == 'dirs' else kind[:-1]} {label}")
             n += 1
     if not n:
         print("nothing to remove")
@@ -367,7 +430,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
     from .daemon import reap
 
     names = _daemon_names()
-    return _print_removed(reap(older_than=args.older_than), names)
+    return _print_removed(reap(older_than=args.older_than, client=_engine_client()), names)
 
 
 class _Signalled(BaseException):

@@ -55,13 +55,13 @@ class Dind:
                 image=image, privileged=privileged, runtime=runtime or "", tls=tls,
                 tls_sans=[tls_san] if isinstance(tls_san, str) else list(tls_san or ()), network=network or "",
                 aliases=list(aliases or ()), host_port=host_port, dockerd_args=list(dockerd_args),
-                env=[f"{k}={v}" for k, v in (environment or {}).items()], mounts=list(mounts), name=name or "",
+                env={str(k): str(v) for k, v in (environment or {}).items()}, mounts=list(mounts), name=name or "",
                 labels=dict(labels or {}), pull=_core.PullPolicy(pull), outer=_outer_core(client), start_timeout=float(start_timeout),
                 owner=_core.Owner.parent_process() if owner == "parent" else _core.Owner.this_process(),
                 reach=_core.ReachKind(reach), host=host or "", insecure_publish=insecure_publish)
             # Before anything exists: a SIGTERM during this very start must still tear it down.
             _install_handlers()
-            _core_daemon = _core.Daemon.start(options)
+            _core_daemon = _start(options)
         self._d = _core_daemon
         self._client = Client(_core_client=self._d.client)
         self._kept = False
@@ -222,8 +222,9 @@ class _TerminalProgress:
 
 def reap(older_than: Optional[float] = None, everything: bool = False,
          client: Optional[Client] = None) -> Dict[str, List[str]]:
-    """Removes dind's containers (with volumes), volumes and networks whose owner process is gone, or older than
-    ``older_than`` seconds (or all of them with ``everything``). Returns what was removed."""
+    """Removes dind's containers (with volumes), volumes, networks and private directories (certs, CLI sockets) whose
+    owner process is gone, or older than ``older_than`` seconds (or all of them with ``everything``). Returns what
+    was removed: ``{"containers": [...], "volumes": [...], "networks": [...], "dirs": [...]}``."""
     return dict(_core.reap(_outer_core(client), older_than, everything))
 
 
@@ -247,9 +248,42 @@ def _close_all() -> None:
                 pass
 
 
+class _Terminated(BaseException):
+    """SIGTERM during a start on the main thread: unwinds it (the core removes what it made), then the process dies."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+_starting = 0  # starts in progress on the main thread, where the SIGTERM handler runs
+
+
+def _start(options: Any) -> Any:
+    """``_core.Daemon.start``, abandoned (and cleaned up by the core) when SIGTERM arrives meanwhile."""
+    global _starting
+    main = threading.current_thread() is threading.main_thread()
+    if main:
+        _starting += 1
+    try:
+        return _core.Daemon.start(options)
+    except _Terminated as t:
+        _die_of(t.signum)
+        raise
+    finally:
+        if main:
+            _starting -= 1
+
+
 def _on_sigterm(signum: int, frame: Any) -> None:
+    if _starting:
+        raise _Terminated(signum)  # the start's worker sees the handler raise and cancels it
+    _die_of(signum)
+
+
+def _die_of(signum: int) -> None:
+    """Closes every daemon, then dies of the signal as if it had not been caught (the parent sees the usual status)."""
     _close_all()
-    # Then die of the signal as if we had not caught it, so the parent sees the usual status.
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
 

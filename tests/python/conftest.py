@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from pathlib import Path
 from typing import Iterator
@@ -11,6 +12,13 @@ import pytest
 import jobs
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A command started in the background by a non-interactive shell inherits SIGINT ignored, and Python then installs
+    # no KeyboardInterrupt handler: the Ctrl-C tests need the terminal's behaviour, whoever started the run.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 # --- offline images (scripts/images.sh) -------------------------------------------------------------------------

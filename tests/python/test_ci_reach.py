@@ -40,7 +40,7 @@ PLUGIN_TEST = b"""
 def test_uses_the_session_daemon(dind):
     dind.load_images(["busybox:latest"])
     assert dind.client.containers.run("busybox:latest", ["echo", "ok"], remove=True) == b"ok\\n"
-    print("REACH", dind.reach.kind)
+    print("REACH", dind.reach.kind, "|", dind.reach.reason)
 """
 
 

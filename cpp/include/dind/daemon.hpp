@@ -56,7 +56,7 @@ struct DaemonOptions {
   std::uint16_t host_port = 0;
   // Appended to dockerd's flags: --registry-mirror=..., --insecure-registry=..., --mtu=..., --storage-driver=...
   std::vector<std::string> dockerd_args;
-  std::vector<std::string> env;  // the dind container's environment, "KEY=VALUE"
+  std::map<std::string, std::string> env;  // the dind container's environment (a key holds no '=')
   // Extra mounts in docker's bind syntax "source:target[:ro]" (a volume name or a host path).
   std::vector<std::string> mounts;
   std::string name;  // container name (default: dind-<random>)

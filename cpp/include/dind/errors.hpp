@@ -1,4 +1,5 @@
-// The error hierarchy of DESIGN.md. Every message says what was attempted and where.
+// Layer 0: the error types every layer throws (they include nothing of ours). Every message says what was attempted
+// and where.
 #pragma once
 
 #include <stdexcept>
@@ -77,12 +78,21 @@ class DaemonStartError : public Error {
  public:
   DaemonStartError(const std::string& what, std::string log_tail)
       : Error(log_tail.empty() ? what : what + "\n--- last lines of the daemon's log ---\n" + log_tail),
+        summary_(what),
         log_tail_(std::move(log_tail)) {}
+  // what() without the log tail.
+  const std::string& summary() const noexcept { return summary_; }
   const std::string& log_tail() const noexcept { return log_tail_; }
 
  private:
-  std::string log_tail_;
+  std::string summary_, log_tail_;
 };
+
+// In a catch block: throws the exception being handled again as the same kind (an ApiError keeps its status, method
+// and path), with `doing` in front of its message: a composite operation says which step, which object, which daemon
+// ("loading busybox:latest into dind-3f2a (tcp://127.0.0.1:32801): ..."). Anything that is not a dind::Error goes on
+// as it is.
+[[noreturn]] void rethrow_doing(const std::string& doing);
 
 // Throws the ApiError subclass that fits `status`.
 [[noreturn]] void throw_api_error(int status, std::string message, std::string method, std::string path,

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "dind/client.hpp"
+#include "dind/session.hpp"
 
 namespace dind {
 
@@ -41,9 +42,6 @@ struct CallerPlace {
   std::vector<std::string> networks;  // its networks on this engine ("host": it shares the host's network)
 };
 
-// The id of the container this process runs in, from /proc/self/mountinfo (the engine bind-mounts /etc/hostname,
-// /etc/hosts and /etc/resolv.conf from .../containers/<id>/) or /proc/self/cgroup; nullopt outside a container.
-std::optional<std::string> own_container_id();
 // Finds this process's container on `engine` (as testcontainers does) and its networks there.
 CallerPlace locate_caller(Client& engine);
 

@@ -12,10 +12,12 @@
 
 namespace dind {
 
-inline constexpr const char* kLabelSession = "dind.session";           // the session id (DIND_SESSION or derived)
-inline constexpr const char* kLabelOwnerPid = "dind.owner-pid";        // the process whose death orphans the object
-inline constexpr const char* kLabelOwnerStart = "dind.owner-start";    // its start time (guards against pid reuse)
-inline constexpr const char* kLabelOwnerHost = "dind.owner-host";      // the machine that pid lives on
+inline constexpr const char* kLabelSession = "dind.session";         // the session id (DIND_SESSION or derived)
+inline constexpr const char* kLabelOwnerPid = "dind.owner-pid";      // the process whose death orphans the object
+inline constexpr const char* kLabelOwnerStart = "dind.owner-start";  // its start time (guards against pid reuse)
+inline constexpr const char* kLabelOwnerHost = "dind.owner-host";    // the machine that pid lives on
+// The container of the engine that pid lives in (when the engine knows it): while it runs, the owner counts as alive.
+inline constexpr const char* kLabelOwnerContainer = "dind.owner-container";
 inline constexpr const char* kLabelCreated = "dind.created";           // unix seconds
 inline constexpr const char* kLabelName = "dind.name";                 // a daemon's name, for `dind env NAME`
 inline constexpr const char* kLabelCertPath = "dind.cert-path";        // the client cert dir of a daemon
@@ -44,8 +46,35 @@ std::string session_id();
 // "prefix" + 10 random hex digits: names for what dind creates that do not clash across processes.
 std::string unique_name(const std::string& prefix);
 
-// The labels every object made for `owner` carries.
-std::map<std::string, std::string> session_labels(const Owner& owner, const std::string& session = session_id());
+// The labels every object made for `owner` on `engine` carries (kLabelOwnerContainer too, when this process runs in
+// a container that `engine` knows).
+std::map<std::string, std::string> session_labels(const Owner& owner, Client& engine,
+                                                  const std::string& session = session_id());
+
+// The id of the container this process runs in, from /proc/self/mountinfo (the engine bind-mounts /etc/hostname,
+// /etc/hosts and /etc/resolv.conf from .../containers/<id>/) or /proc/self/cgroup; nullopt outside a container.
+std::optional<std::string> own_container_id();
+
+// The prefix of a daemon's private directory in $TMPDIR: "dind-<owner pid>-<owner start>-", so that reap() finds
+// and judges it without its container (a start killed before the create leaves only the directory).
+std::string private_dir_prefix(const Owner& owner);
+
+// What a daemon's private directory records about it (daemon.json): its name and id and the engine it lives on, so
+// that any process of this user on this machine finds it without that engine being its DOCKER_HOST (after
+// `eval "$(dind up)"`, DOCKER_HOST names the new daemon itself), and reap() can remove it when its owner is gone.
+struct DaemonRecord {
+  std::string name, id, dir;
+  std::string engine;         // the engine's URL; empty when it cannot be recorded (a tunnel, PEM in memory)
+  std::string ca, cert, key;  // the engine's TLS files, when it is reached with TLS
+  bool verify = true;
+  // A config for the engine; throws Error naming the record when there is none.
+  ClientConfig engine_config() const;
+};
+
+// Writes dir/daemon.json (mode 0600). Throws Error naming the file.
+void write_record(const std::string& dir, const std::string& name, const std::string& id, const Client& engine);
+// The records in the private directories of this user (private_dir_prefix) in $TMPDIR and /tmp.
+std::vector<DaemonRecord> local_daemons();
 
 struct ReapOptions {
   // Also remove objects of live owners that are older than this.
@@ -56,6 +85,7 @@ struct ReapOptions {
 
 struct ReapResult {
   std::vector<std::string> containers, volumes, networks;  // names (or ids) of what was removed
+  std::vector<std::string> dirs;                           // private directories (paths)
 };
 
 // Removes one daemon made by dind, in any state (`dind down NAME`): its container (force, with volumes) and its
@@ -63,8 +93,9 @@ struct ReapResult {
 bool remove_daemon(Client outer, const std::string& name_or_id);
 
 // Removes (force, with volumes) the containers, then the volumes and networks, labelled by dind whose owner is
-// gone, or that are older than `older_than`. Cert directories named by removed daemons are deleted too. Objects
-// that vanish meanwhile (another reaper) are not errors.
+// gone, or that are older than `older_than`; then the private directories in $TMPDIR and /tmp whose owner is gone
+// (or, with older_than, that are older), whether or not a container names them. The directory a removed daemon
+// names goes with it. Objects that vanish meanwhile (another reaper) are not errors.
 ReapResult reap(Client outer, const ReapOptions& options = {});
 
 }  // namespace dind

@@ -34,7 +34,12 @@ struct Client::Impl {
     o.max_idle = config.max_idle;
     o.idle_keepalive = config.idle_keepalive;
     o.connect_timeout = std::min(config.connect_timeout, config.timeout);
-    pool = std::make_shared<Pool>(config.endpoint, config.tls, o, config.dialer);
+    try {
+      pool = std::make_shared<Pool>(config.endpoint, config.tls, o, config.dialer);
+    } catch (const TlsError&) {
+      rethrow_doing("setting up TLS for " + host +
+                    " (the docker CLI's way: DOCKER_CERT_PATH names a directory with ca.pem, cert.pem and key.pem)");
+    }
     version = config.version;
   }
 
@@ -71,7 +76,12 @@ struct Client::Impl {
   BodyReader send(const Request& req, Clock::time_point head_deadline, std::string_view path) {
     const std::string what = req.method + " " + std::string(path) + " on " + host;
     const bool idempotent = req.method == "GET" || req.method == "HEAD" || req.method == "DELETE";
-    auto lease = pool->acquire(head_deadline);
+    Pool::Lease lease;
+    try {
+      lease = pool->acquire(head_deadline);
+    } catch (...) {
+      rethrow_doing(what);  // a failed connect (refused, TLS) still names the call it was for
+    }
     std::weak_ptr<Pool> weak = pool;
     Recycle recycle = [weak](std::unique_ptr<Connection> c) {
       if (auto p = weak.lock()) p->release(std::move(c));
@@ -84,7 +94,13 @@ struct Client::Impl {
     } catch (const ConnectionError&) {
       if (!lease.reused || answered || !idempotent || req.source) throw;
     }
-    return http::exchange(pool->connect(head_deadline), req, head_deadline, what, recycle);
+    std::unique_ptr<Connection> fresh;
+    try {
+      fresh = pool->connect(head_deadline);
+    } catch (...) {
+      rethrow_doing(what);
+    }
+    return http::exchange(std::move(fresh), req, head_deadline, what, recycle);
   }
 };
 

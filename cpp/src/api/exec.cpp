@@ -43,7 +43,12 @@ std::optional<std::int64_t> Exec::exit_code(std::string_view exec_id, Clock::dur
   const auto deadline = deadline_after(wait);
   auto pause = std::chrono::milliseconds(5);
   for (;;) {
-    auto j = inspect(exec_id);
+    nlohmann::json j;
+    try {
+      j = inspect(exec_id);
+    } catch (...) {
+      rethrow_doing("looking up the exit code of exec " + std::string(exec_id).substr(0, 12));
+    }
     const bool running = j.value("Running", false);
     const auto code = j.find("ExitCode");
     if (!running && code != j.end() && code->is_number_integer()) return code->get<std::int64_t>();

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "daemon_spec.hpp"
@@ -37,7 +38,10 @@ struct Daemon::State {
   bool tls = true;
   std::optional<PrivateDir> owned_dir;  // start() owns it; attach() only knows the path
   std::optional<Forwarder> forwarder;   // tunnel: serves the docker CLI on dir/docker.sock
-  bool kept = false, removed = false;
+  // remove() and keep() may race (close() on several threads, a signal handler): they hold `mu`.
+  std::mutex mu;
+  bool kept = false;
+  std::atomic<bool> removed{false};
   StartTimings timings;
 
   explicit State(Client o) : outer(std::move(o)) {}
@@ -108,7 +112,7 @@ Daemon::Daemon(std::unique_ptr<State> s) noexcept : s_(std::move(s)) {}
 Daemon::Daemon(Daemon&&) noexcept = default;
 Daemon& Daemon::operator=(Daemon&& other) noexcept {
   if (this != &other) {
-    if (s_ && !s_->kept && !s_->removed) {
+    if (s_ && !s_->kept && !s_->removed.load()) {
       try {
         remove();
       } catch (...) {
@@ -119,7 +123,7 @@ Daemon& Daemon::operator=(Daemon&& other) noexcept {
   return *this;
 }
 Daemon::~Daemon() {
-  if (s_ && !s_->kept && !s_->removed) {
+  if (s_ && !s_->kept && !s_->removed.load()) {
     try {
       remove();
     } catch (...) {
@@ -148,7 +152,8 @@ Daemon Daemon::start(const DaemonOptions& o) {
   st.reach.reason = plan.reason;
   check_cancel("before its certificates were made");
 
-  st.owned_dir.emplace("dind-");
+  const Owner owner = o.owner ? *o.owner : Owner::self();
+  st.owned_dir.emplace(private_dir_prefix(owner));
   st.dir = st.owned_dir->path();
   // The network reach dials an address known only once the container runs: its certs come after the start.
   const bool certs_later = o.tls && plan.kind == ReachKind::network;
@@ -157,7 +162,7 @@ Daemon Daemon::start(const DaemonOptions& o) {
   if (o.tls) st.cert_path = st.dir + "/certs";  // DOCKER_CERT_PATH holds nothing but the client's three files
   const auto t_certs = SteadyClock::now();
 
-  auto labels = session_labels(o.owner ? *o.owner : Owner::self());
+  auto labels = session_labels(owner, st.outer);
   for (const auto& [k, v] : o.labels) labels[k] = v;
   labels[kLabelName] = st.name;
   labels[kLabelTls] = o.tls ? "1" : "0";
@@ -177,6 +182,7 @@ Daemon Daemon::start(const DaemonOptions& o) {
     throw DaemonStartError(
         "creating " + what + " failed: " + e.message() + detail::start_failure_hint(e.message(), o, plan), "");
   }
+  write_record(st.dir, st.name, st.id, st.outer);
   if (plan.kind == ReachKind::network && !o.network.empty() && plan.network != o.network)
     Networks(st.outer).connect(plan.network, st.id);
   if (bundle) {
@@ -454,20 +460,28 @@ ExecResult Daemon::exec(const std::vector<std::string>& cmd) {
 std::vector<std::string> Daemon::load_images(const std::vector<std::string>& names,
                                              const std::function<void(std::uint64_t)>& progress) {
   if (names.empty()) return {};
-  BodyReader saved = Images(s_->outer).save(names);
+  std::string all;
+  for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
   std::uint64_t moved = 0;
-  BodySource source = [&](char* buf, std::size_t cap) -> std::size_t {
-    const std::size_t n = saved.read_some(buf, cap);
-    moved += n;
-    if (progress && n) progress(moved);
-    return n;
-  };
-  ProgressStream load = Images(client()).load(std::move(source), /*quiet=*/true);
-  return Images::loaded_images(load.read_all());
+  try {
+    BodyReader saved = Images(s_->outer).save(names);
+    BodySource source = [&](char* buf, std::size_t cap) -> std::size_t {
+      const std::size_t n = saved.read_some(buf, cap);
+      moved += n;
+      if (progress && n) progress(moved);
+      return n;
+    };
+    ProgressStream load = Images(client()).load(std::move(source), /*quiet=*/true);
+    return Images::loaded_images(load.read_all());
+  } catch (...) {
+    rethrow_doing("loading " + all + " from " + s_->outer.host() + " into dind daemon " + s_->name + " (" +
+                  s_->reach.address + ", " + std::to_string(moved) + " bytes moved)");
+  }
 }
 
 void Daemon::remove(std::optional<std::chrono::seconds> graceful) {
   State& st = *s_;
+  std::lock_guard<std::mutex> lock(st.mu);  // a second caller waits, then finds it removed
   if (st.removed) return;
   st.forwarder.reset();  // the docker CLI's socket goes first
   st.client.reset();     // drop pooled connections to the daemon before it goes
@@ -503,6 +517,7 @@ void Daemon::remove(std::optional<std::chrono::seconds> graceful) {
 }
 
 void Daemon::keep(bool keep) noexcept {
+  std::lock_guard<std::mutex> lock(s_->mu);
   s_->kept = keep;
   if (s_->owned_dir) s_->owned_dir->keep(keep);
 }

@@ -47,6 +47,11 @@ void check_options(const DaemonOptions& o) {
     throw Error(
         "starting a dind daemon: privileged is off and no runtime (e.g. sysbox-runc) was given: dockerd "
         "cannot run in an unprivileged container");
+  for (const auto& [k, v] : o.env) {
+    if (k.empty() || k.find('=') != std::string::npos || k.find('\0') != std::string::npos)
+      throw Error("starting a dind daemon: environment variable name \"" + k.substr(0, 100) +
+                  "\" is empty or holds '=' (the container would get " + (k + "=" + v).substr(0, 100) + ")");
+  }
   if (o.start_timeout.count() <= 0)
     throw Error("starting a dind daemon: the start timeout must be positive, not " +
                 std::to_string(o.start_timeout.count()) + " ms");
@@ -86,11 +91,27 @@ nlohmann::json create_body(const DaemonOptions& o, const ReachPlan& plan,
   for (const auto& a : o.dockerd_args) cmd.push_back(a);
   nlohmann::json env = nlohmann::json::array();
   env.push_back(std::string("DOCKER_TLS_CERTDIR=") + (o.tls ? "/certs" : ""));
-  for (const auto& e : o.env) env.push_back(e);
+  for (const auto& [k, v] : o.env) env.push_back(k + "=" + v);
 
   nlohmann::json host_config = {{"Privileged", o.privileged}};
   if (!o.runtime.empty()) host_config["Runtime"] = o.runtime;
-  if (!o.mounts.empty()) host_config["Binds"] = o.mounts;
+  // A host path goes in as a bind Mount, not a Bind: the engine then refuses a source that does not exist (naming it)
+  // instead of creating it, root-owned, on its host. Volume names and other forms stay Binds.
+  nlohmann::json binds = nlohmann::json::array(), mounts = nlohmann::json::array();
+  for (const auto& m : o.mounts) {
+    const auto first = m.find(':');
+    const std::string source = m.substr(0, first);
+    const std::string rest = first == std::string::npos ? std::string() : m.substr(first + 1);
+    const auto second = rest.find(':');
+    const std::string target = rest.substr(0, second);
+    const std::string mode = second == std::string::npos ? std::string() : rest.substr(second + 1);
+    if (!source.empty() && source[0] == '/' && !target.empty() && (mode.empty() || mode == "ro" || mode == "rw"))
+      mounts.push_back({{"Type", "bind"}, {"Source", source}, {"Target", target}, {"ReadOnly", mode == "ro"}});
+    else
+      binds.push_back(m);
+  }
+  if (!binds.empty()) host_config["Binds"] = binds;
+  if (!mounts.empty()) host_config["Mounts"] = mounts;
   nlohmann::json body = {{"Image", o.image},
                          {"Cmd", cmd},
                          {"Env", env},
@@ -156,6 +177,8 @@ std::string start_failure_hint(const std::string& m, const DaemonOptions& o, con
   if (m.find("port is already allocated") != std::string::npos || m.find("address already in use") != std::string::npos)
     return " (" + plan.publish_ip + ":" + std::to_string(o.host_port) +
            " is already in use: choose another port, or 0 for a free one)";
+  if (m.find("bind source path does not exist") != std::string::npos)
+    return " (a mount's host path must exist on the engine's host; it is not created)";
   if (m.find("network") != std::string::npos && m.find("not found") != std::string::npos)
     return " (no such network on the engine: create it first, or leave the network out)";
   if (m.find("No such image") != std::string::npos) return " (the image is gone from the engine)";

@@ -372,7 +372,7 @@ int Job::run(const OutputCallback& on_output) {
 
   ensure_job_image(st.outer, o.image);
 
-  auto labels = session_labels(Owner::self());
+  auto labels = session_labels(Owner::self(), st.outer);
   for (const auto& [k, v] : o.labels) labels[k] = v;
   labels[kLabelJob] = st.name;
 

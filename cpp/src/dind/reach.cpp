@@ -1,27 +1,11 @@
 #include "dind/reach.hpp"
 
 #include <cstdlib>
-#include <fstream>
-#include <regex>
 
 #include "dind/containers.hpp"
 
 namespace dind {
 namespace {
-
-// A 64-hex container id after "containers/" (mountinfo) or "docker-" / "docker/" (cgroup paths).
-std::optional<std::string> find_id(const std::string& text, const std::regex& pattern) {
-  std::smatch m;
-  if (std::regex_search(text, m, pattern)) return m[1].str();
-  return std::nullopt;
-}
-
-std::string first_lines(const std::string& path, std::size_t limit = 1 << 20) {
-  std::ifstream f(path);
-  std::string out, line;
-  while (out.size() < limit && std::getline(f, line)) out += line + "\n";
-  return out;
-}
 
 bool engine_is_plain_socket(const Client& engine) {
   return engine.config().endpoint.is_unix() && !engine.config().dialer;
@@ -61,21 +45,6 @@ ReachKind parse_reach_kind(const std::string& name) {
 
 bool is_loopback_host(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
-
-std::optional<std::string> own_container_id() {
-  static const std::regex mount_id("/containers/([0-9a-f]{64})/");
-  static const std::regex cgroup_id("(?:docker[-/]|/libpod-)([0-9a-f]{64})");
-  std::ifstream mi("/proc/self/mountinfo");
-  for (std::string line; std::getline(mi, line);) {
-    // The engine bind-mounts these three from the container's own directory.
-    if (line.find(" /etc/hostname ") == std::string::npos && line.find(" /etc/hosts ") == std::string::npos &&
-        line.find(" /etc/resolv.conf ") == std::string::npos)
-      continue;
-    if (auto id = find_id(line, mount_id)) return id;
-  }
-  if (auto id = find_id(first_lines("/proc/self/cgroup"), cgroup_id)) return id;
-  return std::nullopt;
 }
 
 CallerPlace locate_caller(Client& engine) {

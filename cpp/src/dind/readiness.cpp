@@ -13,8 +13,11 @@ using std::chrono::milliseconds;
 
 // How often the container's state (and, once it is up, its log) is looked at while the ping fails.
 constexpr milliseconds kStateEvery{250};
-// dockerd logs "API listen on" as it binds; allow the accept loop (and a proxy in front) this long after that.
-constexpr milliseconds kListenGrace{1000};
+// dockerd logs "API listen on" as it binds. A refusal (or a proxy closing the connection) that goes on this long
+// after that means the address does not lead here; a timeout is weaker evidence (a loaded machine), so it takes
+// longer.
+constexpr milliseconds kRefusedGrace{1500};
+constexpr milliseconds kTimeoutGrace{10000};
 
 // The log line dockerd writes once it listens on `port` ("API listen on [::]:2376"), if the tail has it.
 std::string listening_line(const std::string& log, const std::string& port) {
@@ -43,12 +46,14 @@ void wait_until_ready(const ReadyWait& w, Client& probe, Reach& reach, bool fall
   std::string listen_line;
   auto pause = milliseconds(5);
   std::string last_error = "no answer yet";
+  bool last_timed_out = false;
   for (;;) {
     w.check_cancel("while waiting for its daemon to answer");
     try {
       if (probe.ping() == "OK") return;
     } catch (const Error& e) {
       last_error = e.what();
+      last_timed_out = dynamic_cast<const TimeoutError*>(&e) != nullptr;
       if (last_error.find(kTunnelNeedsCli) != std::string::npos)
         throw DaemonStartError(w.what + ": the daemon cannot be reached through the tunnel: " + last_error,
                                w.log_tail());
@@ -67,7 +72,7 @@ void wait_until_ready(const ReadyWait& w, Client& probe, Reach& reach, bool fall
         listen_line = listening_line(w.log_tail(), w.port);
         if (!listen_line.empty()) listening_since = now;
       }
-      if (listening_since && now - *listening_since >= kListenGrace) {
+      if (listening_since && now - *listening_since >= (last_timed_out ? kTimeoutGrace : kRefusedGrace)) {
         const std::string refused = reach.address + " does not answer from here (" + last_error + ") although " +
                                     "the daemon listens (its log: \"" + listen_line + "\")";
         if (!fallback_to_tunnel)

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -407,6 +408,10 @@ class SocketConnection final : public Connection {
     if (!ec) return;
     broken = true;
     const std::string base = "cannot connect to " + ep.url() + ": ";
+    struct stat st {};
+    if (::stat(ep.path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode))
+      throw ConnectionError(base + ep.path + " is " + (S_ISDIR(st.st_mode) ? "a directory" : "a file") +
+                            ", not a socket (DOCKER_HOST names the engine's socket, e.g. unix:///var/run/docker.sock)");
     if (ec == net::error::not_found || ec.value() == ENOENT)
       throw ConnectionError(base + "socket " + ep.path + " does not exist (is the Docker engine running?)");
     if (ec == net::error::connection_refused)

@@ -16,6 +16,8 @@
 namespace dind {
 namespace {
 
+constexpr const char* kUnknown = "unknown OpenSSL error";
+
 std::string read_file(const std::string& path, const char* what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -26,6 +28,14 @@ std::string read_file(const std::string& path, const char* what) {
   ss << in.rdbuf();
   if (ss.str().empty()) throw TlsError(std::string("the TLS ") + what + " file " + path + " is empty");
   return ss.str();
+}
+
+// What is wrong with PEM text OpenSSL would not take, in words: OpenSSL itself often has no reason to give.
+std::string pem_problem(const std::string& pem, const char* kind) {
+  if (pem.find("-----BEGIN ") == std::string::npos)
+    return std::string("it is not PEM (no -----BEGIN line): not a ") + kind;
+  if (pem.find("-----END ") == std::string::npos) return "its PEM block has no -----END line (truncated?)";
+  return std::string("its PEM does not hold a ") + kind + " OpenSSL can read (corrupt, or another kind of object)";
 }
 
 bool exists(const std::string& path) {
@@ -75,7 +85,7 @@ std::string openssl_errors() {
     if (!out.empty()) out += "; ";
     out += r ? r : ("error " + std::to_string(e));
   }
-  return out.empty() ? "unknown OpenSSL error" : out;
+  return out.empty() ? kUnknown : out;
 }
 
 std::shared_ptr<TlsContext> make_tls_context(const TlsConfig& c) {
@@ -102,14 +112,22 @@ std::shared_ptr<TlsContext> make_tls_context(const TlsConfig& c) {
       }
       sk_X509_INFO_pop_free(infos, X509_INFO_free);
     }
-    if (added == 0) throw TlsError("no usable CA certificate in " + c.ca_source + ": " + openssl_errors());
+    if (added == 0) {
+      const std::string why = openssl_errors();
+      throw TlsError("no usable CA certificate in " + c.ca_source + ": " +
+                     (why == kUnknown ? pem_problem(c.ca_pem, "certificate") : why));
+    }
   } else if (c.verify) {
     throw TlsError("TLS verification is on but no CA certificate was given (ca.pem / ca_cert)");
   }
   if (!c.cert_pem.empty()) {
     boost::system::error_code ec;
     t->ctx.use_certificate_chain(boost::asio::buffer(c.cert_pem), ec);
-    if (ec) throw TlsError("cannot use the client certificate " + c.cert_source + ": " + openssl_errors());
+    if (ec) {
+      const std::string why = openssl_errors();
+      throw TlsError("cannot use the client certificate " + c.cert_source + ": " +
+                     (why == kUnknown ? pem_problem(c.cert_pem, "certificate") : why));
+    }
     // An encrypted key must fail, not make OpenSSL prompt for a pass phrase on the terminal and block.
     SSL_CTX_set_default_passwd_cb(ctx, [](char*, int, int, void*) { return 0; });
     t->ctx.use_private_key(boost::asio::buffer(c.key_pem), boost::asio::ssl::context::pem, ec);
@@ -117,7 +135,9 @@ std::shared_ptr<TlsContext> make_tls_context(const TlsConfig& c) {
       const std::string detail = openssl_errors();  // drains this thread's OpenSSL error queue either way
       const bool encrypted = c.key_pem.find("ENCRYPTED") != std::string::npos;
       throw TlsError("cannot use the client key " + c.key_source + ": " +
-                     (encrypted ? "it is encrypted (give an unencrypted key, as the docker CLI needs)" : detail));
+                     (encrypted            ? "it is encrypted (give an unencrypted key, as the docker CLI needs)"
+                      : detail == kUnknown ? pem_problem(c.key_pem, "private key")
+                                           : detail));
     }
     if (SSL_CTX_check_private_key(ctx) != 1)
       throw TlsError("the client key " + c.key_source + " does not match the certificate " + c.cert_source);

@@ -760,9 +760,16 @@ class ContainerCollection(Collection):
         for e in entries:
             try:
                 out.append(self.get(e["Id"]))
-            except errors.NotFound:
-                if not ignore_removed:
-                    raise
+            except errors.NotFound as gone:
+                if ignore_removed:
+                    continue
+                # docker-py's default, in words: the list named it, the inspect right after found it gone.
+                name = (e.get("Names") or [e["Id"][:12]])[0].lstrip("/")
+                raise type(gone)(
+                    f"container {name} ({e['Id'][:12]}) was removed while the containers were listed (it was in "
+                    f"GET /containers/json, then gone for its inspect); containers.list(ignore_removed=True) skips "
+                    f"such containers: {gone}", status_code=gone.status_code, explanation=gone.explanation,
+                    method=gone.method, path=gone.path) from None
         return out
 
     def prune(self, filters: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:

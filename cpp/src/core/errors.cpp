@@ -16,4 +16,24 @@ void throw_api_error(int status, std::string message, std::string method, std::s
   }
 }
 
+void rethrow_doing(const std::string& doing) {
+  try {
+    throw;
+  } catch (const ApiError& e) {
+    throw_api_error(e.status(), doing + ": " + e.message(), e.method(), e.path(), e.host());
+  } catch (const DaemonStartError& e) {
+    throw DaemonStartError(doing + ": " + e.summary(), e.log_tail());
+  } catch (const ConnectionError& e) {
+    throw ConnectionError(doing + ": " + e.what());
+  } catch (const TimeoutError& e) {
+    throw TimeoutError(doing + ": " + e.what());
+  } catch (const TlsError& e) {
+    throw TlsError(doing + ": " + e.what());
+  } catch (const StreamError& e) {
+    throw StreamError(doing + ": " + e.what());
+  } catch (const Error& e) {
+    throw Error(doing + ": " + e.what());
+  }
+}
+
 }  // namespace dind
