@@ -136,6 +136,28 @@ TEST_F(DaemonTest, KeptDaemonCanBeAttachedFromElsewhere) {
   EXPECT_FALSE(std::filesystem::exists(again.cert_path()));
 }
 
+TEST_F(DaemonTest, RemoveFromManyThreadsAtOnce) {
+  auto d = dind::Daemon::start(options());
+  const std::string dir = d.dir();
+  std::atomic<int> ready{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      ++ready;
+      while (ready.load() < 4) std::this_thread::yield();
+      try {
+        d.remove();
+      } catch (const dind::Error&) {
+        ++failed;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_TRUE(d.removed());
+  EXPECT_FALSE(std::filesystem::exists(dir));
+}
+
 TEST_F(DaemonTest, FourAtOnceFromThreads) {
   std::vector<std::future<std::string>> starts;
   for (int i = 0; i < 4; ++i) {

@@ -483,27 +483,27 @@ void Daemon::remove(std::optional<std::chrono::seconds> graceful) {
   State& st = *s_;
   std::lock_guard<std::mutex> lock(st.mu);  // a second caller waits, then finds it removed
   if (st.removed) return;
-  st.forwarder.reset();  // the docker CLI's socket goes first
-  st.client.reset();     // drop pooled connections to the daemon before it goes
-  std::string failure;
+  st.forwarder.reset();        // the docker CLI's socket goes first
+  st.client.reset();           // drop pooled connections to the daemon before it goes
+  std::exception_ptr failure;  // the first failure, rethrown (same kind) once everything was attempted
   if (!st.id.empty()) {
     Containers containers(st.outer);
     try {
       if (graceful) containers.stop(st.id, static_cast<int>(graceful->count()));
     } catch (const NotFound&) {
-    } catch (const Error& e) {
-      failure = e.what();  // still try to remove it by force
+    } catch (const Error&) {
+      failure = std::current_exception();  // still try to remove it by force
     }
     try {
       containers.remove(st.id, /*force=*/true, /*v=*/true);
-      failure.clear();
+      failure = nullptr;
     } catch (const NotFound&) {
-      failure.clear();
+      failure = nullptr;
     } catch (const Conflict& e) {
       // "removal already in progress": another remove (a reaper, a signal handler) is on it
-      if (e.message().find("already in progress") == std::string::npos) failure = e.what();
-    } catch (const Error& e) {
-      failure = e.what();
+      if (e.message().find("already in progress") == std::string::npos) failure = std::current_exception();
+    } catch (const Error&) {
+      failure = std::current_exception();
     }
   }
   if (st.owned_dir) {
@@ -513,7 +513,13 @@ void Daemon::remove(std::optional<std::chrono::seconds> graceful) {
     std::filesystem::remove_all(st.dir, ec);
   }
   st.removed = true;
-  if (!failure.empty()) throw Error("removing dind container " + st.name + " failed: " + failure);
+  if (failure) {
+    try {
+      std::rethrow_exception(failure);
+    } catch (...) {
+      rethrow_doing("removing dind container " + st.name + " from " + st.outer.host());
+    }
+  }
 }
 
 void Daemon::keep(bool keep) noexcept {

@@ -115,6 +115,7 @@ Endpoint Endpoint::parse(const std::string& url, bool tls) {
     }
   }
   if (ep.host.empty()) bad(url, "no host");
+  if (ep.host.size() > 253) bad(url, "a host name of " + std::to_string(ep.host.size()) + " characters (at most 253)");
   if (!valid_host(ep.host, rest[0] == '['))
     bad(url, rest[0] == '[' ? "not an IPv6 address between the brackets" : "not a host name or IP address");
   if (ep.kind == Kind::Ssh && ep.host[0] == '-') bad(url, "a host name cannot start with '-'");
