@@ -1,0 +1,48 @@
+// Private to layer 6: what a Daemon holds (daemon.cpp: its life; daemon_start.cpp: how it starts;
+// daemon_reach.cpp: how it is dialled, from this process or another), and the client makers they share.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "dind/certs.hpp"
+#include "dind/daemon.hpp"
+#include "dind/forwarder.hpp"
+#include "dind/private_dir.hpp"
+
+namespace dind {
+
+struct Daemon::State {
+  Client outer;
+  std::optional<Client> client;  // set once the daemon answered
+  std::string id, name, dir, cert_path;
+  Reach reach;
+  bool tls = true;
+  std::optional<PrivateDir> owned_dir;  // start() owns it; attach() only knows the path
+  std::optional<Forwarder> forwarder;   // tunnel: serves the docker CLI on dir/docker.sock
+  // remove() and keep() may race (close() on several threads, a signal handler): they hold `mu`.
+  std::mutex mu;
+  bool kept = false;
+  std::atomic<bool> removed{false};
+  StartTimings timings;
+
+  explicit State(Client o) : outer(std::move(o)) {}
+  std::string socket_path() const { return dir + "/docker.sock"; }
+};
+
+namespace detail {
+
+// A client of the daemon at `url`: mutual TLS with `certs` (the bundle start() made) when `tls`.
+Client tls_client(const std::string& url, bool tls, const CertBundle* certs,
+                  std::optional<std::chrono::milliseconds> timeout);
+// A client of the daemon in container `id` on `outer`, through the tunnel.
+Client tunnel_client(Client& outer, const std::string& id, const std::string& name,
+                     std::optional<std::chrono::milliseconds> timeout);
+// The final reach, for attach() in another process (dir/reach.json): the labels only hold the plan, and the
+// automatic reach may have fallen back to the tunnel after the create.
+void write_reach(const std::string& dir, const Reach& r);
+
+}  // namespace detail
+}  // namespace dind
