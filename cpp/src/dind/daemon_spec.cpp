@@ -57,26 +57,26 @@ void check_options(const DaemonOptions& o) {
                 std::to_string(o.start_timeout.count()) + " ms");
 }
 
-nlohmann::json ensure_image(Client& outer, const DaemonOptions& o) {
+nlohmann::json ensure_image(Client& outer, const std::string& image, PullPolicy pull, const std::string& role) {
   Images images(outer);
   std::optional<nlohmann::json> present;
   try {
-    present = images.inspect(o.image);
+    present = images.inspect(image);
   } catch (const NotFound&) {
   }
-  if (present && o.pull != PullPolicy::always) return *present;
-  if (o.pull == PullPolicy::never)
-    throw Error("the dind image " + o.image + " is not on the engine at " + outer.host() +
+  if (present && pull != PullPolicy::always) return *present;
+  if (pull == PullPolicy::never)
+    throw Error("the " + role + " " + image + " is not on the engine at " + outer.host() +
                 " and the pull policy is 'never' (load or build it first)");
-  auto [repo, tag] = parse_repository_tag(o.image);
+  auto [repo, tag] = parse_repository_tag(image);
   try {
     images.pull(repo, tag.empty() ? "latest" : tag).read_all();
   } catch (const Error& e) {
     if (present) return *present;  // 'always' with a local copy: keep going with what is there
-    throw Error("the dind image " + o.image + " is not on the engine at " + outer.host() +
+    throw Error("the " + role + " " + image + " is not on the engine at " + outer.host() +
                 " and pulling it failed: " + e.what());
   }
-  return images.inspect(o.image);
+  return images.inspect(image);
 }
 
 nlohmann::json create_body(const DaemonOptions& o, const ReachPlan& plan,

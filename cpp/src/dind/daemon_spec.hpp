@@ -1,5 +1,5 @@
-// Private to layer 6: what a dind container looks like (its create body, certs, labels) and the checks before it is
-// made. Used by daemon.cpp (the lifecycle) and readiness.cpp (the wait).
+// Private to layer 6: what a dind container looks like (its create body, certs) and what must hold before it is
+// made (the options, its image). Used by daemon_start.cpp, daemon_reach.cpp and job.cpp.
 #pragma once
 
 #include <map>
@@ -18,8 +18,9 @@ std::string daemon_port(bool tls);
 // Options that cannot all hold: refused before anything is created.
 void check_options(const DaemonOptions& o);
 
-// The image is on the engine afterwards (pulled as the policy says); returns its inspect.
-nlohmann::json ensure_image(Client& outer, const DaemonOptions& o);
+// `image` is on the engine afterwards (pulled as `pull` says); returns its inspect. `role` names it in errors
+// ("dind image", "job image").
+nlohmann::json ensure_image(Client& outer, const std::string& image, PullPolicy pull, const std::string& role);
 
 // The body of POST /containers/create. With `hold_for_certs` the image's entrypoint waits (a shell loop) until
 // certs_tar(..., true) has been put into the container: the network reach learns the address the cert must name only

@@ -38,7 +38,7 @@ class DaemonStart {
   // image, the private directory, and the certs when their names are known before the create.
   void prepare() {
     plan_ = plan_reach(st_.outer, {o_.reach, o_.host, o_.tls, o_.insecure_publish, o_.network});
-    image_ = detail::ensure_image(st_.outer, o_);
+    image_ = detail::ensure_image(st_.outer, o_.image, o_.pull, "dind image");
     st_.reach.kind = plan_.kind;
     st_.reach.reason = plan_.reason;
     check_cancel("before its certificates were made");
