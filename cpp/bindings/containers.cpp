@@ -21,6 +21,7 @@ using nlohmann::json;
 
 using dind::py::json_call;
 using dind::py::opt_str;
+using dind::py::without_gil;
 
 // Shared so that close() from another thread can reach a wait blocked in result().
 using PendingWaitPtr = std::shared_ptr<Containers::PendingWait>;
@@ -98,6 +99,15 @@ DIND_BINDINGS(containers) {
             return json_call([&] { return c.top(id, a); });
           },
           "id"_a, "ps_args"_a = pyb::none())
+      .def(
+          "changes", [](Containers& c, const std::string& id) { return json_call([&] { return c.changes(id); }); },
+          "id"_a)
+      .def(
+          "resize",
+          [](Containers& c, const std::string& id, int height, int width) {
+            without_gil([&] { c.resize(id, height, width); });
+          },
+          "id"_a, "height"_a, "width"_a)
       .def(
           "stats",
           [](Containers& c, const std::string& id, bool one_shot) {

@@ -34,6 +34,8 @@ pyb::object progress(const std::function<dind::ProgressStream()>& f, bool decode
 }  // namespace
 
 DIND_BINDINGS(images) {
+  m.def("parse_repository_tag", &dind::parse_repository_tag, "name"_a,
+        "\"repo[:tag]\" or \"repo@digest\" -> (repo, tag or digest, \"\" when none): the core's rule.");
   pyb::class_<dind::Images>(m, "Images", "The image endpoints of one client.")
       .def(pyb::init<dind::Client>(), "client"_a)
       .def(

@@ -33,23 +33,25 @@ void raise(const char* cls_name, py::object instance) {
   PyErr_SetObject(cls.ptr(), instance.ptr());
 }
 
+// The one table from the core's error kinds (cpp/include/dind/errors.hpp) to dind.errors' classes: the core picks
+// the kind (an image's 404 is ImageNotFound there), this only names it; most derived first.
+template <class E>
+bool api_error_as(const dind::ApiError& e, const char* name) {
+  if (!dynamic_cast<const E*>(&e)) return false;
+  py::object cls = errors_module().attr(name);
+  raise(name, cls(e.what(), "status_code"_a = e.status(), "explanation"_a = e.message(), "method"_a = e.method(),
+                  "path"_a = e.path()));
+  return true;
+}
+
 void translate(std::exception_ptr p) {
   try {
     std::rethrow_exception(p);
   } catch (const dind::ApiError& e) {
-    const char* name = "APIError";
-    switch (e.status()) {
-      case 400: name = "BadRequest"; break;
-      case 401: name = "Unauthorized"; break;
-      case 403: name = "Forbidden"; break;
-      case 404: name = "NotFound"; break;
-      case 409: name = "Conflict"; break;
-      default:
-        if (e.status() >= 500) name = "ServerError";
-    }
-    py::object cls = errors_module().attr(name);
-    raise(name, cls(e.what(), "status_code"_a = e.status(), "explanation"_a = e.message(), "method"_a = e.method(),
-                    "path"_a = e.path()));
+    api_error_as<dind::ImageNotFound>(e, "ImageNotFound") || api_error_as<dind::NotFound>(e, "NotFound") ||
+        api_error_as<dind::BadRequest>(e, "BadRequest") || api_error_as<dind::Unauthorized>(e, "Unauthorized") ||
+        api_error_as<dind::Forbidden>(e, "Forbidden") || api_error_as<dind::Conflict>(e, "Conflict") ||
+        api_error_as<dind::ServerError>(e, "ServerError") || api_error_as<dind::ApiError>(e, "APIError");
   } catch (const dind::DaemonStartError& e) {
     raise("DaemonStartError", errors_module().attr("DaemonStartError")(e.what(), e.log_tail()));
   } catch (const dind::TlsError& e) {

@@ -257,7 +257,7 @@ def test_ctrl_c_interrupts_a_silent_build_stream(images: ImageCollection) -> Non
         info = tarfile.TarInfo("Dockerfile")
         info.size = len(df)
         t.addfile(info, io.BytesIO(df))
-    stream = images._core.build(context=buf.getvalue(), tag=f"{REPO}:interrupted", nocache=True, forcerm=True)
+    stream = images._group.build(context=buf.getvalue(), tag=f"{REPO}:interrupted", nocache=True, forcerm=True)
     seen = []
     timer = None
     with pytest.raises(KeyboardInterrupt):

@@ -77,6 +77,10 @@ class Containers {
   PendingWait begin_wait(const std::string& id, const std::string& condition = {});
   // GET /containers/{id}/top?ps_args= → {"Titles": [...], "Processes": [[...]]}.
   nlohmann::json top(const std::string& id, const std::string& ps_args = {});
+  // GET /containers/{id}/changes: [{"Path", "Kind": 0 modified | 1 added | 2 deleted}] (null → []).
+  nlohmann::json changes(const std::string& id);
+  // POST /containers/{id}/resize?h=&w=: the TTY's size.
+  void resize(const std::string& id, int height, int width);
   // GET /containers/{id}/stats?stream=0: one sample. one_shot skips the engine's wait for a second sample.
   nlohmann::json stats(const std::string& id, bool one_shot = false);
   // POST /containers/{id}/rename?name=.

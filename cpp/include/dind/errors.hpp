@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace dind {
 
@@ -66,6 +67,17 @@ DIND_API_ERROR(NotFound)      // 404
 DIND_API_ERROR(Conflict)      // 409
 DIND_API_ERROR(ServerError)   // 5xx
 #undef DIND_API_ERROR
+
+// A 404 about an image: a call on /images/..., or an engine message saying an image is missing or out of reach
+// (creating a container of an image the engine does not have). docker-py's ImageNotFound.
+class ImageNotFound : public NotFound {
+ public:
+  using NotFound::NotFound;
+};
+
+// Whether an engine message says an image is missing or cannot be pulled ("No such image", "pull access denied",
+// "manifest unknown", a repository that "does not exist").
+bool is_missing_image(std::string_view message) noexcept;
 
 // A stream carried an error: a multiplexed frame on stream 3, an errorDetail line, a malformed frame.
 class StreamError : public Error {

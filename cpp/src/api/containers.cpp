@@ -162,6 +162,16 @@ json Containers::top(const std::string& id, const std::string& ps_args) {
   return parse_body(client_.request("GET", path, q), client_, "GET", path);
 }
 
+json Containers::changes(const std::string& id) {
+  const std::string path = container_path(id, "/changes");
+  json j = parse_body(client_.request("GET", path), client_, "GET", path);
+  return j.is_null() ? json::array() : j;
+}
+
+void Containers::resize(const std::string& id, int height, int width) {
+  client_.request("POST", container_path(id, "/resize"), {{"h", std::to_string(height)}, {"w", std::to_string(width)}});
+}
+
 json Containers::stats(const std::string& id, bool one_shot) {
   Query q{{"stream", "0"}};
   if (one_shot) q.emplace_back("one-shot", "1");

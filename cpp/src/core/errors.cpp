@@ -2,12 +2,25 @@
 
 namespace dind {
 
+bool is_missing_image(std::string_view message) noexcept {
+  std::string m(message);
+  for (char& c : m)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  for (const char* words : {"no such image", "pull access denied", "manifest unknown", "not found: manifest",
+                            "repository does not exist", "does not exist or may require"})
+    if (m.find(words) != std::string::npos) return true;
+  return false;
+}
+
 void throw_api_error(int status, std::string message, std::string method, std::string path, std::string host) {
   switch (status) {
     case 400: throw BadRequest(status, std::move(message), std::move(method), std::move(path), std::move(host));
     case 401: throw Unauthorized(status, std::move(message), std::move(method), std::move(path), std::move(host));
     case 403: throw Forbidden(status, std::move(message), std::move(method), std::move(path), std::move(host));
-    case 404: throw NotFound(status, std::move(message), std::move(method), std::move(path), std::move(host));
+    case 404:
+      if (path.rfind("/images", 0) == 0 || is_missing_image(message))
+        throw ImageNotFound(status, std::move(message), std::move(method), std::move(path), std::move(host));
+      throw NotFound(status, std::move(message), std::move(method), std::move(path), std::move(host));
     case 409: throw Conflict(status, std::move(message), std::move(method), std::move(path), std::move(host));
     default:
       if (status >= 500)

@@ -10,6 +10,7 @@ import os
 from typing import Any, Dict, Iterator, Optional, Tuple, Union
 
 from .. import _core
+from .resource import core_client
 
 DEFAULT_DATA_CHUNK_SIZE = 2 * 1024 * 1024  # docker-py's default
 
@@ -21,7 +22,7 @@ def _core_client(container: Any, client: Any = None) -> Any:
     c = client if client is not None else getattr(container, "client", None)
     if c is None:
         raise TypeError("pass a Container model, or client= with a container id")
-    return getattr(c, "_api", c)
+    return core_client(c)
 
 
 def _container_id(container: Any) -> str:

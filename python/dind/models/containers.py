@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import datetime
-import json
 import re
 import shlex
 import threading
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
-from .. import errors
+from .. import _core, errors
 from .resource import Collection, Model
 
 # --- docker-py run()/create() kwargs → the body of POST /containers/create ------------------------------------------
@@ -375,32 +373,6 @@ def _build_create_body(image: str, command: Any, kwargs: Dict[str, Any], caller:
     return body, params
 
 
-def _split_image(ref: str) -> Tuple[str, Optional[str]]:
-    """"repo[:tag]" or "repo@digest" → (fromImage, tag) for POST /images/create."""
-    if "@" in ref:
-        return ref, None
-    slash = ref.rfind("/")
-    colon = ref.rfind(":")
-    if colon > slash:
-        return ref[:colon], ref[colon + 1 :]
-    return ref, "latest"
-
-
-def _is_missing_image(err: errors.NotFound) -> bool:
-    text = (err.explanation or str(err)).lower()
-    return "image" in text or "pull access denied" in text
-
-
-def _timestamp(value: Any) -> Optional[int]:
-    if value is None:
-        return None
-    if isinstance(value, datetime.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=datetime.timezone.utc)
-        return int(value.timestamp())
-    return int(value)
-
-
 def _wait_result(pending: Any, timeout: Optional[float], what: str) -> Dict[str, Any]:
     """The result of a registered wait; ``timeout`` (seconds) → TimeoutError. On the main thread the blocking read
     runs on a helper thread so that Ctrl-C (KeyboardInterrupt) still ends the wait."""
@@ -436,10 +408,6 @@ def _wait_result(pending: Any, timeout: Optional[float], what: str) -> Dict[str,
 
 class Container(Model):
     """One container on the engine (``attrs`` is its inspect JSON)."""
-
-    @property
-    def _core(self) -> Any:
-        return self.collection._core if self.collection is not None else _core_containers(self.client)
 
     @property
     def name(self) -> Optional[str]:
@@ -486,37 +454,37 @@ class Container(Model):
 
     def start(self) -> None:
         """Start the container (already running is fine)."""
-        self._core.start(self.id)
+        self._group.start(self.id)
 
     def stop(self, timeout: Optional[int] = None) -> None:
         """Stop it: SIGTERM, then SIGKILL after ``timeout`` seconds (default: its StopTimeout, else 10)."""
-        self._core.stop(self.id, timeout)
+        self._group.stop(self.id, timeout)
 
     def kill(self, signal: Union[str, int, None] = None) -> None:
-        self._core.kill(self.id, None if signal is None else str(signal))
+        self._group.kill(self.id, None if signal is None else str(signal))
 
     def restart(self, timeout: Optional[int] = None) -> None:
-        self._core.restart(self.id, timeout)
+        self._group.restart(self.id, timeout)
 
     def pause(self) -> None:
-        self._core.pause(self.id)
+        self._group.pause(self.id)
 
     def unpause(self) -> None:
-        self._core.unpause(self.id)
+        self._group.unpause(self.id)
 
     def remove(self, v: bool = False, link: bool = False, force: bool = False) -> None:
-        self._core.remove(self.id, force=force, v=v, link=link)
+        self._group.remove(self.id, force=force, v=v, link=link)
 
     def wait(self, timeout: Optional[float] = None, condition: Optional[str] = None) -> Dict[str, Any]:
         """Block until the container stops (or ``condition``: not-running, next-exit, removed).
 
         No time limit unless ``timeout`` (seconds) is given; then ``dind.errors.TimeoutError`` when it passes.
         """
-        pending = self._core.begin_wait(self.id, condition)
+        pending = self._group.begin_wait(self.id, condition)
         return _wait_result(pending, timeout, f"waiting for container {self.short_id} on {self.client.base_url}")
 
     def top(self, ps_args: Optional[str] = None) -> Dict[str, Any]:
-        return self._core.top(self.id, ps_args)
+        return self._group.top(self.id, ps_args)
 
     def stats(self, decode: Optional[bool] = None, stream: bool = True, one_shot: Optional[bool] = None) -> Any:
         """One sample as a dict with ``stream=False``; otherwise a stream (docker-py's default)."""
@@ -526,19 +494,18 @@ class Container(Model):
             from .streams import container_stats
 
             return container_stats(self, decode=decode, stream=True, one_shot=one_shot)
-        return self._core.stats(self.id, bool(one_shot))
+        return self._group.stats(self.id, bool(one_shot))
 
     def diff(self) -> List[Dict[str, Any]]:
         """Changes to the container's filesystem: [{'Path': ..., 'Kind': 0 modified | 1 added | 2 deleted}]."""
-        _, _, body = self.client.api.request("GET", f"/containers/{self.id}/changes")
-        return json.loads(body) or []
+        return self._group.changes(self.id)
 
     def resize(self, height: int, width: int) -> None:
         """Resize the container's TTY."""
-        self.client.api.request("POST", f"/containers/{self.id}/resize", query={"h": int(height), "w": int(width)})
+        self._group.resize(self.id, int(height), int(width))
 
     def rename(self, name: str) -> None:
-        self._core.rename(self.id, name)
+        self._group.rename(self.id, name)
 
     def update(self, **kwargs: Any) -> Dict[str, Any]:
         """Change resources or the restart policy (docker-py's update_container names)."""
@@ -557,7 +524,7 @@ class Container(Model):
                     body[sizes[key]] = _parse_bytes(value, key)
             else:
                 raise TypeError(f"update() got an unexpected keyword argument '{key}'")
-        return self._core.update(self.id, body)
+        return self._group.update(self.id, body)
 
     # Delegations to the streaming / archive / image engineers' functions.
     def logs(self, **kwargs: Any) -> Any:
@@ -599,12 +566,6 @@ class Container(Model):
         from .images import container_commit
 
         return container_commit(self, **kwargs)
-
-
-def _core_containers(client: Any) -> Any:
-    from .. import _core
-
-    return _core.Containers(client.api)
 
 
 def _remove_quietly(container: "Container") -> None:
@@ -658,26 +619,17 @@ class ContainerCollection(Collection):
     """``client.containers``."""
 
     model = Container
-
-    def __init__(self, client: Any = None) -> None:
-        super().__init__(client)
-        self._core = _core_containers(client)
+    group_type = _core.Containers
 
     def get(self, container_id: str) -> Container:
         """A container by id, unique id prefix or name; ``NotFound`` if absent."""
-        return self.prepare_model(self._core.inspect(container_id))
+        return self.prepare_model(self._group.inspect(container_id))
 
     def create(self, image: Any, command: Union[str, Sequence[str], None] = None, **kwargs: Any) -> Container:
         """Create (not start) a container; takes docker-py's run() kwargs. ``ImageNotFound`` if the image is absent."""
         image = self._image_ref(image)
         body, params = _build_create_body(image, command, dict(kwargs), "create")
-        try:
-            created = self._core.create(body, params["name"], params["platform"])
-        except errors.NotFound as e:
-            if _is_missing_image(e):
-                raise errors.ImageNotFound(str(e), status_code=e.status_code, explanation=e.explanation,
-                                           method=e.method, path=e.path) from None
-            raise
+        created = self._group.create(body, params["name"], params["platform"])  # ImageNotFound from the core
         return self.get(created["Id"])
 
     def run(self, image: Any, command: Union[str, Sequence[str], None] = None, stdout: bool = True,
@@ -709,7 +661,7 @@ class ContainerCollection(Collection):
         has_logs = log_type in ("json-file", "journald", "local")
         try:
             # Registered before start so a quick exit (or an auto-remove) can't slip past the wait.
-            pending = self._core.begin_wait(container.id, "removed" if auto_remove else "next-exit")
+            pending = self._group.begin_wait(container.id, "removed" if auto_remove else "next-exit")
             try:
                 container.start()
             except BaseException:
@@ -720,19 +672,19 @@ class ContainerCollection(Collection):
                 out = container.logs(stdout=stdout, stderr=stderr, stream=True, follow=True)
             elif auto_remove and has_logs:
                 # The container is gone after it exits: collect the output while it runs.
-                out = self._core.logs_all(container.id, stdout=stdout, stderr=stderr, follow=True, demux=False,
+                out = self._group.logs_all(container.id, stdout=stdout, stderr=stderr, follow=True, demux=False,
                                           tty=container.attrs.get("Config", {}).get("Tty", False))[0]
             exit_status = _wait_result(pending, None, f"waiting for container {container.short_id} on "
                                        f"{self.client.base_url}")["StatusCode"]
             if not stream and not auto_remove and has_logs:
-                out = self._core.logs_all(container.id, stdout=stdout, stderr=stderr, demux=False,
+                out = self._group.logs_all(container.id, stdout=stdout, stderr=stderr, demux=False,
                                           tty=container.attrs.get("Config", {}).get("Tty", False))[0]
             if exit_status != 0:
                 if stream and hasattr(out, "close"):
                     out.close()
                 err = None
                 if not auto_remove and has_logs:
-                    err = self._core.logs_all(container.id, stdout=False, stderr=True,
+                    err = self._group.logs_all(container.id, stdout=False, stderr=True,
                                               tty=container.attrs.get("Config", {}).get("Tty", False))[1]
                 raise errors.ContainerError(container, exit_status, command, image, err)
             if stream and remove_after and out is not None:
@@ -753,7 +705,7 @@ class ContainerCollection(Collection):
             f["before"] = before
         if since is not None:
             f["since"] = since
-        entries = self._core.list(all, f or None, limit if limit else -1, False)
+        entries = self._group.list(all, f or None, limit if limit else -1, False)
         if sparse:
             return [self.prepare_model(e) for e in entries]
         out = []
@@ -774,7 +726,7 @@ class ContainerCollection(Collection):
 
     def prune(self, filters: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
         """Remove stopped containers: {'ContainersDeleted': [...], 'SpaceReclaimed': n}."""
-        return self._core.prune(dict(filters) if filters else None)
+        return self._group.prune(dict(filters) if filters else None)
 
     # --- helpers ---
 
@@ -788,31 +740,11 @@ class ContainerCollection(Collection):
         return ident
 
     def _pull_once(self, image: str, platform: Optional[str], first: errors.ImageNotFound) -> None:
-        """One pull attempt (no registry retries); ImageNotFound naming the image and why the pull failed."""
-        from_image, tag = _split_image(image)
-        query: Dict[str, Any] = {"fromImage": from_image}
-        if tag:
-            query["tag"] = tag
-        if platform:
-            query["platform"] = platform
-        reason = ""
+        """One pull (no registry retries); ImageNotFound naming the image and why the pull failed."""
         try:
-            _, _, body = self.client.api.request("POST", "/images/create", query=query, timeout=None)
-            for line in body.splitlines():
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    msg = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(msg, dict) and (msg.get("errorDetail") or msg.get("error")):
-                    detail = msg.get("errorDetail") or {}
-                    reason = detail.get("message") or msg.get("error") or "unknown error"
-                    break
+            self.client.images.pull(image, platform=platform)
         except errors.DockerException as e:
             reason = getattr(e, "explanation", None) or str(e)
-        if reason:
             raise errors.ImageNotFound(
                 f"image {image!r} is not on the engine at {self.client.base_url} and pulling it failed: {reason}",
                 status_code=first.status_code, explanation=f"No such image: {image} (pull failed: {reason})",

@@ -25,30 +25,6 @@ _LOADED = re.compile(r"(^Loaded image ID: |^Loaded image: )(.+)$")
 _REMOTE_PREFIXES = ("http://", "https://", "git://", "github.com/", "git@")
 
 
-def _image_not_found(e: NotFound) -> ImageNotFound:
-    return ImageNotFound(str(e), status_code=e.status_code, explanation=e.explanation, method=e.method, path=e.path)
-
-
-def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Calls the core; a 404 becomes ``ImageNotFound`` like docker-py's image calls."""
-    try:
-        return fn(*args, **kwargs)
-    except ImageNotFound:
-        raise
-    except NotFound as e:
-        raise _image_not_found(e) from None
-
-
-def _parse_repository_tag(name: str) -> Tuple[str, Optional[str]]:
-    parts = name.rsplit("@", 1)
-    if len(parts) == 2:
-        return parts[0], parts[1]
-    parts = name.rsplit(":", 1)
-    if len(parts) == 2 and "/" not in parts[1]:
-        return parts[0], parts[1]
-    return name, None
-
-
 def _error_of(chunk: Dict[str, Any]) -> Optional[str]:
     """The failure message of a progress line, if it reports one."""
     if not isinstance(chunk, dict):
@@ -85,18 +61,13 @@ class Image(Model):
         """The image's ``repo:tag`` names."""
         return [t for t in (self.attrs.get("RepoTags") or []) if t != "<none>:<none>"]
 
-    def _core(self) -> Any:
-        if isinstance(self.collection, ImageCollection):
-            return self.collection._core
-        return _core.Images(getattr(self.client, "_api", self.client))
-
     def history(self) -> List[Dict[str, Any]]:
         """The image's layers, newest first."""
-        return _call(self._core().history, self.id)
+        return self._group.history(self.id)
 
     def remove(self, force: bool = False, noprune: bool = False) -> List[Dict[str, Any]]:
         """Remove this image (``Untagged``/``Deleted`` entries)."""
-        return _call(self._core().remove, self.id, force, noprune)
+        return self._group.remove(self.id, force, noprune)
 
     def save(self, chunk_size: Optional[int] = DEFAULT_DATA_CHUNK_SIZE,
              named: Union[bool, str] = False) -> Iterator[bytes]:
@@ -109,11 +80,11 @@ class Image(Model):
                 if named not in self.tags:
                     raise InvalidArgument(f"{named} is not a valid tag for this image")
                 img = named
-        return _call(self._core().save, [img], 64 * 1024 if chunk_size is None else int(chunk_size))
+        return self._group.save([img], 64 * 1024 if chunk_size is None else int(chunk_size))
 
     def tag(self, repository: str, tag: Optional[str] = None, **kwargs: Any) -> bool:
         """Tag this image as ``repository[:tag]``; True on success."""
-        return _call(self._core().tag, self.id, repository, tag, bool(kwargs.get("force", False)))
+        return self._group.tag(self.id, repository, tag, bool(kwargs.get("force", False)))
 
 
 class ImageCollection(Collection):
@@ -121,14 +92,12 @@ class ImageCollection(Collection):
 
     model = Image
 
-    def __init__(self, client: Any = None) -> None:
-        super().__init__(client)
-        self._core = _core.Images(getattr(client, "_api", client))
+    group_type = _core.Images
 
     # --- reading ----------------------------------------------------------------------------------------------------
     def get(self, name: str) -> Image:
         """An image by name or id; ``errors.ImageNotFound`` if there is none."""
-        return self.prepare_model(_call(self._core.inspect, name))
+        return self.prepare_model(self._group.inspect(name))
 
     def list(self, name: Optional[str] = None, all: bool = False,  # noqa: A002 - docker-py's name
              filters: Optional[Dict[str, Any]] = None) -> List[Image]:
@@ -136,7 +105,7 @@ class ImageCollection(Collection):
         f = dict(filters or {})
         if name:
             f["reference"] = name
-        return [self.get(r["Id"]) for r in self._core.list(all, f or None)]
+        return [self.get(r["Id"]) for r in self._group.list(all, f or None)]
 
     # --- registry ---------------------------------------------------------------------------------------------------
     def pull(self, repository: str, tag: Optional[str] = None, all_tags: bool = False,
@@ -148,14 +117,12 @@ class ImageCollection(Collection):
         reachable), naming the image.
         """
         kwargs.pop("stream", None)
-        repository, image_tag = _parse_repository_tag(repository)
+        repository, image_tag = _core.parse_repository_tag(repository)
         tag = tag or image_tag or ("" if all_tags else "latest")
         sep = "@" if tag.startswith("sha256:") else ":"
         ref = f"{repository}{sep}{tag}" if tag else repository
         try:
-            self._core.pull(repository, tag or None, auth_config, platform, all_tags, True).read_all()
-        except NotFound as e:
-            raise _image_not_found(e) from None
+            self._group.pull(repository, tag or None, auth_config, platform, all_tags, True).read_all()
         except StreamError as e:
             text = str(e)
             lowered = text.lower()
@@ -170,7 +137,7 @@ class ImageCollection(Collection):
              auth_config: Optional[Dict[str, Any]] = None) -> Union[str, Iterator[Any]]:
         """Push an image. ``stream=True``: an iterator of progress (dicts with ``decode``, else bytes lines);
         otherwise the whole progress text. An error line raises ``errors.StreamError`` naming the image."""
-        progress = _call(self._core.push, repository, tag, auth_config, bool(decode) or not stream)
+        progress = self._group.push(repository, tag, auth_config, bool(decode) or not stream)
         if stream:
             return progress
         return "".join(json.dumps(line) + "\r\n" for line in progress.read_all())
@@ -178,12 +145,12 @@ class ImageCollection(Collection):
     # --- local changes ----------------------------------------------------------------------------------------------
     def remove(self, image: str, force: bool = False, noprune: bool = False) -> None:
         """Remove an image by name or id."""
-        _call(self._core.remove, image, force, noprune)
+        self._group.remove(image, force, noprune)
 
     def prune(self, filters: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
         """Remove unused images (only dangling ones unless ``{"dangling": False}``); ``ImagesDeleted`` and
         ``SpaceReclaimed``."""
-        return self._core.prune(filters)
+        return self._group.prune(filters)
 
     # --- tars -------------------------------------------------------------------------------------------------------
     def load(self, data: Any) -> List[Image]:
@@ -192,9 +159,9 @@ class ImageCollection(Collection):
         another engine) is piped by the core without passing through Python. Returns the loaded images."""
         try:
             if isinstance(data, (str, os.PathLike)):
-                messages = self._core.load_file(os.fspath(data)).read_all()
+                messages = self._group.load_file(os.fspath(data)).read_all()
             else:
-                messages = self._core.load(data).read_all()
+                messages = self._group.load(data).read_all()
         except StreamError as e:
             raise ImageLoadError(str(e)) from None
         names: List[str] = []
@@ -211,8 +178,8 @@ class ImageCollection(Collection):
                        chunk_size: Optional[int] = DEFAULT_DATA_CHUNK_SIZE) -> Iterator[bytes]:
         """``GET /images/get?names=...``: one tar of several images with their tags, as a stream of bytes chunks
         (e.g. to feed another engine's ``load``)."""
-        return _call(self._core.save, [names] if isinstance(names, str) else list(names),
-                     64 * 1024 if chunk_size is None else int(chunk_size))
+        return self._group.save([names] if isinstance(names, str) else list(names),
+                                 64 * 1024 if chunk_size is None else int(chunk_size))
 
     def import_image(self, src: Any, repository: Optional[str] = None, tag: Optional[str] = None,
                      changes: Optional[Union[str, List[str]]] = None, message: Optional[str] = None,
@@ -222,7 +189,7 @@ class ImageCollection(Collection):
         if isinstance(src, (str, os.PathLike)):
             with open(os.fspath(src), "rb") as f:
                 return self.import_image(f, repository, tag, changes, message, platform)
-        messages = self._core.import_image(src, repository, tag, changes, message, platform).read_all()
+        messages = self._group.import_image(src, repository, tag, changes, message, platform).read_all()
         image_id = next((m["status"] for m in reversed(messages) if isinstance(m, dict) and "status" in m), None)
         if not image_id:
             raise DockerException(f"image import answered without an image id: {messages!r}")
@@ -268,7 +235,7 @@ class ImageCollection(Collection):
                 if rel.startswith(".."):
                     raise DockerException(f"build: the Dockerfile {dockerfile} is outside the context {dir_path}")
                 dockerfile = rel
-        stream = self._core.build(
+        stream = self._group.build(
             context=context, path=dir_path, tag=tag, dockerfile=dockerfile, buildargs=buildargs, labels=labels,
             nocache=nocache, rm=rm, forcerm=forcerm, pull=pull, quiet=quiet, target=target,
             network_mode=network_mode, platform=platform, cache_from=cache_from, extra_hosts=extra_hosts,
@@ -324,6 +291,9 @@ def container_commit(container: Any, repository: Optional[str] = None, tag: Opti
     if unknown:
         raise TypeError(f"commit() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
     images = ImageCollection(c)
-    image_id = images._core.commit(cid, repository, tag, kwargs.get("message"), kwargs.get("author"),
+    image_id = images._group.commit(cid, repository, tag, kwargs.get("message"), kwargs.get("author"),
                                    bool(kwargs.get("pause", True)), kwargs.get("changes"), kwargs.get("conf"))
     return images.get(image_id)
+
+
+Image.collection_type = ImageCollection

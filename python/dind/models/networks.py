@@ -52,11 +52,6 @@ class Network(Model):
             collection = ContainerCollection(self.client)
         return [collection.get(cid) for cid in ids]
 
-    def _core(self) -> "_core.Networks":
-        if isinstance(self.collection, NetworkCollection):
-            return self.collection._core
-        return _core.Networks(self.client._api)
-
     def connect(self, container: Any, ipv4_address: Optional[str] = None, ipv6_address: Optional[str] = None,
                 aliases: Optional[List[str]] = None, links: LinksArg = None,
                 link_local_ips: Optional[List[str]] = None, driver_opt: Optional[Dict[str, str]] = None,
@@ -65,26 +60,23 @@ class Network(Model):
         docker-py's (``connect_container_to_network``): ipv4_address, ipv6_address, aliases, links, ..."""
         if driver_opt is not None and not isinstance(driver_opt, dict):
             raise TypeError("driver_opt must be a dictionary")
-        self._core().connect(self.id, _container_id(container), aliases, _normalize_links(links), ipv4_address,
+        self._group.connect(self.id, _container_id(container), aliases, _normalize_links(links), ipv4_address,
                              ipv6_address, link_local_ips, driver_opt, mac_address)
 
     def disconnect(self, container: Any, force: bool = False) -> None:
         """Detach a container (a ``Container`` model, id or name) from this network."""
-        self._core().disconnect(self.id, _container_id(container), bool(force))
+        self._group.disconnect(self.id, _container_id(container), bool(force))
 
     def remove(self) -> None:
         """Remove this network (``Conflict``-like APIError while containers use it)."""
-        self._core().remove(self.id)
+        self._group.remove(self.id)
 
 
 class NetworkCollection(Collection):
     """The networks of an engine: ``client.networks``."""
 
     model = Network
-
-    def __init__(self, client: Any = None) -> None:
-        super().__init__(client)
-        self._core = _core.Networks(getattr(client, "_api", client))
+    group_type = _core.Networks
 
     def create(self, name: str, driver: Optional[str] = None, options: Optional[Dict[str, str]] = None,
                ipam: Optional[Mapping[str, Any]] = None, check_duplicate: Optional[bool] = None,
@@ -97,13 +89,13 @@ class NetworkCollection(Collection):
             raise TypeError("options must be a dictionary")
         if labels is not None and not isinstance(labels, dict):
             raise TypeError("labels must be a dictionary")
-        resp = self._core.create(name, driver, options, dict(ipam) if ipam is not None else None, check_duplicate,
+        resp = self._group.create(name, driver, options, dict(ipam) if ipam is not None else None, check_duplicate,
                                  bool(internal), labels, bool(enable_ipv6), attachable, scope, ingress)
         return self.get(resp["Id"])
 
     def get(self, network_id: str, verbose: Optional[bool] = None, scope: Optional[str] = None) -> Network:
         """A network by id or name; ``errors.NotFound`` if there is none."""
-        return self.prepare_model(self._core.inspect(network_id, verbose, scope))
+        return self.prepare_model(self._group.inspect(network_id, verbose, scope))
 
     def list(self, names: Optional[List[str]] = None, ids: Optional[List[str]] = None,
              filters: Optional[Dict[str, Any]] = None, greedy: bool = False) -> List[Network]:
@@ -114,7 +106,7 @@ class NetworkCollection(Collection):
             f["name"] = list(names)
         if ids:
             f["id"] = list(ids)
-        networks = [self.prepare_model(item) for item in self._core.list(f or None)]
+        networks = [self.prepare_model(item) for item in self._group.list(f or None)]
         if greedy:
             for net in networks:
                 net.reload()
@@ -122,4 +114,7 @@ class NetworkCollection(Collection):
 
     def prune(self, filters: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
         """Remove unused networks; returns ``{"NetworksDeleted": [...]}``."""
-        return self._core.prune(filters)
+        return self._group.prune(filters)
+
+
+Network.collection_type = NetworkCollection

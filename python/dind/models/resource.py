@@ -5,11 +5,18 @@ from __future__ import annotations
 from typing import Any, Dict, Optional, Type
 
 
+def core_client(client: Any) -> Any:
+    """The ``dind._core.Client`` behind a ``dind.Client`` (or that core client itself)."""
+    return getattr(client, "_api", client)
+
+
 class Model:
     """One object on the engine (container, image, network, volume), backed by its raw API JSON."""
 
     #: Key of ``attrs`` that holds the object's id.
     id_attribute = "Id"
+    #: The collection class of this kind (set by each module), whose core group a model without a collection uses.
+    collection_type: Optional[Type["Collection"]] = None
 
     def __init__(
         self,
@@ -40,6 +47,14 @@ class Model:
         """The id truncated to 12 characters (models with ``sha256:`` ids override this)."""
         return (self.id or "")[:12]
 
+    @property
+    def _group(self) -> Any:
+        """The core's endpoint group (``dind._core.Containers``, ...) this object's calls go through."""
+        if self.collection is not None:
+            return self.collection._group
+        assert self.collection_type is not None and self.collection_type.group_type is not None
+        return self.collection_type.group_type(core_client(self.client))
+
     def reload(self) -> None:
         """Fetch the object from the engine again and replace ``attrs``."""
         if self.collection is None:
@@ -51,9 +66,12 @@ class Collection:
     """All objects of one kind on an engine; subclasses set ``model``."""
 
     model: Type[Model] = Model
+    #: The core's endpoint group class of this kind (``dind._core.Containers``, ...).
+    group_type: Any = None
 
     def __init__(self, client: Any = None) -> None:
         self.client = client
+        self._group = type(self).group_type(core_client(client)) if type(self).group_type is not None else None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError(f"'{type(self).__name__}' object is not callable")

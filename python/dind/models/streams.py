@@ -22,6 +22,7 @@ from collections import namedtuple
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from .. import _core, errors
+from .resource import core_client
 
 ExecResult = namedtuple("ExecResult", "exit_code,output")
 ExecResult.__doc__ = "(exit_code, output) of exec_run, as in docker-py."
@@ -32,8 +33,7 @@ _CHUNK = 64 * 1024
 # ---- helpers ----------------------------------------------------------------------------------------------------
 def _api(client: Any) -> "_core.Streams":
     """The core stream endpoints of a high-level ``dind.Client`` (or of a ``_core.Client``)."""
-    core = client.api if hasattr(client, "api") else client
-    return _core.Streams(core)
+    return _core.Streams(core_client(client))
 
 
 def _known_tty(container: Any) -> Optional[bool]:

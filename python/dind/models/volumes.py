@@ -19,19 +19,14 @@ class Volume(Model):
 
     def remove(self, force: bool = False) -> None:
         """Remove this volume (``errors.Conflict`` while a container uses it)."""
-        core = self.collection._core if isinstance(self.collection, VolumeCollection) else _core.Volumes(
-            self.client._api)
-        core.remove(self.id, bool(force))
+        self._group.remove(self.id, bool(force))
 
 
 class VolumeCollection(Collection):
     """The volumes of an engine: ``client.volumes``."""
 
     model = Volume
-
-    def __init__(self, client: Any = None) -> None:
-        super().__init__(client)
-        self._core = _core.Volumes(getattr(client, "_api", client))
+    group_type = _core.Volumes
 
     def create(self, name: Optional[str] = None, driver: Optional[str] = None,
                driver_opts: Optional[Dict[str, str]] = None, labels: Optional[Dict[str, str]] = None) -> Volume:
@@ -40,17 +35,20 @@ class VolumeCollection(Collection):
             raise TypeError("driver_opts must be a dictionary")
         if labels is not None and not isinstance(labels, dict):
             raise TypeError("labels must be a dictionary")
-        return self.prepare_model(self._core.create(name, driver, driver_opts, labels))
+        return self.prepare_model(self._group.create(name, driver, driver_opts, labels))
 
     def get(self, volume_id: str) -> Volume:
         """A volume by name; ``errors.NotFound`` if there is none."""
-        return self.prepare_model(self._core.inspect(volume_id))
+        return self.prepare_model(self._group.inspect(volume_id))
 
     def list(self, filters: Optional[Dict[str, Any]] = None) -> List[Volume]:
         """Volumes, optionally filtered (``name``, ``label``, ``dangling``, ``driver``)."""
-        resp = self._core.list(filters)
+        resp = self._group.list(filters)
         return [self.prepare_model(v) for v in (resp.get("Volumes") or [])]
 
     def prune(self, filters: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
         """Remove unused volumes; returns ``{"VolumesDeleted": [...], "SpaceReclaimed": n}``."""
-        return self._core.prune(filters)
+        return self._group.prune(filters)
+
+
+Volume.collection_type = VolumeCollection
