@@ -275,7 +275,7 @@ class ByteStream {
   pyb::bytes read(long long n) {
     if (n >= 0) return fill(static_cast<std::size_t>(n));
     std::string all;
-    worker_.run([&] { all = r_.read_all(); }, [this] { r_.close(); });
+    calls_.run([&] { all = r_.read_all(); }, [this] { r_.close(); }, Interruptible::Kind::per_chunk);
     return pyb::bytes(all.data(), all.size());
   }
   void close() noexcept { r_.close(); }
@@ -290,7 +290,7 @@ class ByteStream {
     pyb::object owner = pyb::reinterpret_steal<pyb::object>(raw);  // freed on any exit, with the GIL
     char* p = PyBytes_AS_STRING(raw);
     std::size_t got = 0;
-    worker_.run(
+    calls_.run(
         [&] {
           while (got < want) {
             const std::size_t n = r_.read_some(p + got, want - got);
@@ -298,7 +298,7 @@ class ByteStream {
             got += n;
           }
         },
-        [this] { r_.close(); });
+        [this] { r_.close(); }, Interruptible::Kind::per_chunk);
     raw = owner.release().ptr();
     if (got != want && _PyBytes_Resize(&raw, static_cast<Py_ssize_t>(got)) != 0) throw pyb::error_already_set();
     return pyb::reinterpret_steal<pyb::bytes>(raw);
@@ -306,7 +306,7 @@ class ByteStream {
 
   BodyReader r_;
   std::size_t chunk_;
-  Worker worker_;
+  Interruptible calls_;
 };
 
 BodyReader& raw_reader(ByteStream& s) {
@@ -326,7 +326,7 @@ class Progress {
 
   pyb::object next() {
     std::optional<nlohmann::json> j;
-    worker_.run([&] { j = s_.next(); }, [this] { s_.close(); });
+    calls_.run([&] { j = s_.next(); }, [this] { s_.close(); }, Interruptible::Kind::per_chunk);
     if (!j) throw pyb::stop_iteration();
     if (decode_) return to_python(*j);
     std::string line = j->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
@@ -335,7 +335,7 @@ class Progress {
   // Every remaining message, as dicts.
   pyb::list read_all() {
     std::vector<nlohmann::json> all;
-    worker_.run([&] { all = s_.read_all(); }, [this] { s_.close(); });
+    calls_.run([&] { all = s_.read_all(); }, [this] { s_.close(); }, Interruptible::Kind::per_chunk);
     pyb::list out;
     for (const auto& j : all) out.append(to_python(j));
     return out;
@@ -347,7 +347,7 @@ class Progress {
  private:
   ProgressStream s_;
   bool decode_;
-  Worker worker_;
+  Interruptible calls_;
 };
 
 }  // namespace

@@ -1,12 +1,20 @@
 #include "common.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "dind/errors.hpp"
 
 namespace dind::py {
 
@@ -106,42 +114,146 @@ std::vector<std::string> str_list(pyb::handle o) {
   return v;
 }
 
-void Worker::submit(std::function<void()> job) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (busy_) throw std::runtime_error("this stream is already being read by another thread");
-  if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
-  job_ = std::move(job);
-  busy_ = true;
-  error_ = nullptr;
-  cv_.notify_all();
-}
+namespace {
 
-void Worker::wait(const std::function<void()>& cancel) {
-  bool interrupted = false;
-  std::exception_ptr error;
-  {
-    // Fast path: the job is already done; no need to let go of the GIL.
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!busy_) {
-      error = std::exchange(error_, nullptr);
-      lock.unlock();
-      if (error) std::rethrow_exception(error);
-      return;
+// Ctrl-C while the main thread blocks in a read, without a thread hop per read: while it reads, a pipe is Python's
+// signal wakeup fd (Python's C-level handler writes the signal number there), and a watcher thread calls `cancel`
+// when SIGINT arrives; back with the GIL, PyErr_CheckSignals() raises KeyboardInterrupt.
+class SignalWatch {
+ public:
+  static SignalWatch& get() {
+    static SignalWatch* w = new SignalWatch();  // leaked: the watcher lives as long as the process
+    return *w;
+  }
+  bool ok() const { return rfd_ >= 0; }
+
+  // GIL held, main thread. False if the wakeup fd belongs to someone else (left untouched then).
+  bool arm(const std::function<void()>* cancel) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      cancel_ = cancel;
+    }
+    const int old = set_wakeup_fd(wfd_);
+    if (old != -1 && old != wfd_) {
+      set_wakeup_fd(old);
+      std::lock_guard<std::mutex> lock(mu_);
+      cancel_ = nullptr;
+      return false;
+    }
+    return true;
+  }
+  void disarm() {
+    set_wakeup_fd(-1);
+    std::lock_guard<std::mutex> lock(mu_);
+    cancel_ = nullptr;
+  }
+
+ private:
+  SignalWatch() {
+    int fds[2];
+    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return;
+    rfd_ = fds[0];
+    wfd_ = fds[1];
+    std::thread([this] { loop(); }).detach();
+  }
+  // signal.set_wakeup_fd (the C function is not exported); GIL held, main thread.
+  int set_wakeup_fd(int fd) {
+    if (!setter_) setter_ = new pyb::object(pyb::module_::import("signal").attr("set_wakeup_fd"));  // leaked with us
+    return (*setter_)(fd).cast<int>();
+  }
+  void loop() {
+    unsigned char buf[64];
+    for (;;) {
+      pollfd p{rfd_, POLLIN, 0};
+      if (::poll(&p, 1, -1) < 0 && errno != EINTR) return;
+      const ssize_t n = ::read(rfd_, buf, sizeof buf);
+      for (ssize_t i = 0; i < n; ++i) {
+        if (buf[i] != SIGINT) continue;
+        std::lock_guard<std::mutex> lock(mu_);
+        if (cancel_) (*cancel_)();
+      }
     }
   }
+
+  int rfd_ = -1, wfd_ = -1;
+  pyb::object* setter_ = nullptr;
+  std::mutex mu_;
+  const std::function<void()>* cancel_ = nullptr;
+};
+
+// GIL held. Python runs signal handlers on its main thread only.
+bool on_main_thread() {
+  static const unsigned long main_id =
+      pyb::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
+  return PyThread_get_thread_ident() == main_id;
+}
+
+}  // namespace
+
+void Interruptible::run(const std::function<void()>& job, const std::function<void()>& cancel, Kind kind,
+                        std::optional<std::chrono::milliseconds> timeout, const std::string& what) {
+  const bool main = on_main_thread();
+  if (!main && !timeout) {  // no handlers run here: nothing to interrupt with
+    pyb::gil_scoped_release release;
+    job();
+    return;
+  }
+  SignalWatch& w = SignalWatch::get();
+  if (kind == Kind::any_signal || timeout || !main || !w.ok() || !w.arm(&cancel)) {
+    on_helper(job, cancel, main, timeout, what);
+    return;
+  }
+  if (PyErr_CheckSignals() != 0) {  // a Ctrl-C that came just before we armed
+    w.disarm();
+    cancel();
+    throw pyb::error_already_set();
+  }
+  std::exception_ptr error;
+  {
+    pyb::gil_scoped_release release;
+    try {
+      job();
+    } catch (...) {
+      error = std::current_exception();
+    }
+  }
+  w.disarm();
+  if (PyErr_CheckSignals() != 0) {
+    cancel();
+    throw pyb::error_already_set();
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+void Interruptible::on_helper(const std::function<void()>& job, const std::function<void()>& cancel, bool main,
+                              std::optional<std::chrono::milliseconds> timeout, const std::string& what) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (busy_) throw std::runtime_error("this stream is already being read by another thread");
+    if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
+    job_ = job;
+    busy_ = true;
+    error_ = nullptr;
+    cv_.notify_all();
+  }
+  const auto deadline =
+      timeout ? std::chrono::steady_clock::now() + *timeout : std::chrono::steady_clock::time_point::max();
+  bool interrupted = false, timed_out = false;
+  std::exception_ptr error;
   {
     pyb::gil_scoped_release release;
     std::unique_lock<std::mutex> lock(mu_);
     while (busy_) {
       if (cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return !busy_; })) break;
       lock.unlock();
-      {
+      if (main) {
         pyb::gil_scoped_acquire acquire;
         if (PyErr_CheckSignals() != 0) interrupted = true;
       }
-      if (interrupted) cancel();
+      timed_out = !interrupted && std::chrono::steady_clock::now() >= deadline;
+      if (interrupted || timed_out) cancel();
       lock.lock();
-      if (interrupted) {
+      if (interrupted || timed_out) {
         cv_.wait(lock, [this] { return !busy_; });
         break;
       }
@@ -149,10 +261,12 @@ void Worker::wait(const std::function<void()>& cancel) {
     error = std::exchange(error_, nullptr);
   }
   if (interrupted) throw pyb::error_already_set();
+  if (timed_out)
+    throw dind::TimeoutError(what + ": no result within " + std::to_string(timeout->count() / 1000.0) + " s");
   if (error) std::rethrow_exception(error);
 }
 
-void Worker::stop() noexcept {
+void Interruptible::stop() noexcept {
   {
     std::lock_guard<std::mutex> lock(mu_);
     quit_ = true;
@@ -161,7 +275,7 @@ void Worker::stop() noexcept {
   if (thread_.joinable()) thread_.join();
 }
 
-void Worker::loop() {
+void Interruptible::loop() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     cv_.wait(lock, [this] { return quit_ || job_; });

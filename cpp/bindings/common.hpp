@@ -5,6 +5,7 @@
 
 #include <pybind11/pybind11.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <exception>
@@ -55,30 +56,35 @@ pyb::object json_call(F&& f) {
   return to_python(r);
 }
 
-// One helper thread that runs a stream's blocking jobs one at a time, while the caller waits in 100 ms slices
-// with the GIL released and takes it between them to run Python's signal handlers: Ctrl-C cancels the job (the
-// job sees its stream closed and returns) and raises KeyboardInterrupt, even while the engine sends nothing.
-class Worker {
+// The one way a blocking call from Python (GIL held on entry) runs, so that a signal handler that raises (Ctrl-C's
+// KeyboardInterrupt, a SIGTERM handler) ends it: `cancel` is called, the call returns, and the handler's exception
+// propagates; the call's own exceptions propagate as they are. Off the main thread, where Python runs no handlers,
+// it is a plain call with the GIL released.
+//
+// Two ways on the main thread, chosen by `Kind`:
+//   per_chunk   calls made once per chunk of a stream run on this thread (no thread hop per read); while they block,
+//               a pipe is Python's signal wakeup fd and a watcher thread cancels on SIGINT. If someone else owns the
+//               wakeup fd (an asyncio loop), they run like `any_signal`.
+//   any_signal  the call runs on a helper thread while this one runs Python's handlers every 100 ms: any handler
+//               that raises cancels it (a start that SIGTERM must abandon, a wait), and `timeout` bounds it
+//               (dind::TimeoutError naming `what`).
+// One object per stream (it keeps its helper thread); calls on it run one at a time.
+class Interruptible {
  public:
-  Worker() = default;
-  Worker(const Worker&) = delete;
-  Worker& operator=(const Worker&) = delete;
-  ~Worker() { stop(); }
+  enum class Kind { per_chunk, any_signal };
 
-  // Queues `job`, which must not touch Python. Throws if a job is still running (one reader at a time; close()
-  // is the thread-safe way to stop another thread's read).
-  void submit(std::function<void()> job);
-  // Waits for the job (call with the GIL held). A pending signal whose handler raises calls `cancel`, waits for
-  // the job to give up and throws error_already_set; a job's exception is rethrown.
-  void wait(const std::function<void()>& cancel);
-  // submit() and wait().
-  void run(std::function<void()> job, const std::function<void()>& cancel) {
-    submit(std::move(job));
-    wait(cancel);
-  }
+  Interruptible() = default;
+  Interruptible(const Interruptible&) = delete;
+  Interruptible& operator=(const Interruptible&) = delete;
+  ~Interruptible() { stop(); }
+
+  void run(const std::function<void()>& job, const std::function<void()>& cancel, Kind kind = Kind::any_signal,
+           std::optional<std::chrono::milliseconds> timeout = std::nullopt, const std::string& what = {});
   void stop() noexcept;
 
  private:
+  void on_helper(const std::function<void()>& job, const std::function<void()>& cancel, bool main,
+                 std::optional<std::chrono::milliseconds> timeout, const std::string& what);
   void loop();
 
   std::mutex mu_;

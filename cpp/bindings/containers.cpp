@@ -32,8 +32,18 @@ DIND_BINDINGS(containers) {
   pyb::class_<Containers::PendingWait, PendingWaitPtr>(m, "PendingWait",
                                                        "A wait the engine has registered; result() blocks for it.")
       .def(
-          "result", [](Containers::PendingWait& w) { return json_call([&] { return w.result(); }); },
-          "Blocks with no total timeout; {'StatusCode': n, 'Error': ...}.")
+          "result",
+          [](Containers::PendingWait& w, std::optional<double> timeout, const std::string& what) {
+            nlohmann::json r;
+            std::optional<std::chrono::milliseconds> t;
+            if (timeout) t = std::chrono::milliseconds(static_cast<long long>(*timeout * 1000));
+            // Ctrl-C (or any handler that raises) and the timeout end it: the wait is closed, then it raises.
+            dind::py::Interruptible().run([&] { r = w.result(); }, [&] { w.close(); },
+                                          dind::py::Interruptible::Kind::any_signal, t, what);
+            return dind::py::to_python(r);
+          },
+          "timeout"_a = pyb::none(), "what"_a = "waiting for the container",
+          "{'StatusCode': n, 'Error': ...} once the engine answers; `timeout` (seconds) raises TimeoutError.")
       .def("close", &Containers::PendingWait::close, "Gives up on the wait (any thread).");
 
   pyb::class_<Containers>(m, "Containers", "The /containers endpoints (non-streaming).")

@@ -101,8 +101,8 @@ DIND_BINDINGS(daemon) {
             auto cancel = std::make_shared<std::atomic<bool>>(false);
             o.cancel = cancel;
             std::optional<dind::Daemon> started;
-            dind::py::Worker worker;
-            worker.run([&] { started.emplace(dind::Daemon::start(o)); }, [&] { cancel->store(true); });
+            dind::py::Interruptible().run([&] { started.emplace(dind::Daemon::start(o)); },
+                                          [&] { cancel->store(true); });
             return std::move(*started);
           },
           "options"_a)
@@ -177,8 +177,7 @@ DIND_BINDINGS(daemon) {
           [](dind::Daemon& d) {
             // Until the daemon goes, or Ctrl-C / SIGTERM (a handler that raises) sets the flag.
             auto stop = std::make_shared<std::atomic<bool>>(false);
-            dind::py::Worker worker;
-            worker.run([&] { d.serve_cli(stop); }, [&] { stop->store(true); });
+            dind::py::Interruptible().run([&] { d.serve_cli(stop); }, [&] { stop->store(true); });
           },
           "Tunnel only: serves env's DOCKER_HOST for the docker CLI until the daemon is gone.")
       .def(

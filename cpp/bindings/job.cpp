@@ -65,17 +65,21 @@ DIND_BINDINGS(job) {
                 on_output(pyb::bytes(data.data(), data.size()), s == dind::StdStream::err ? "stderr" : "stdout");
               };
             }
-            pyb::gil_scoped_release release;
-            return job.run(cb);
+            // Ctrl-C, or any handler that raises (SIGTERM's), ends the run: the job is killed, what it made removed.
+            int code = 0;
+            dind::py::Interruptible().run([&] { code = job.run(cb); }, [&] { job.cancel(); });
+            return code;
           },
           "on_output"_a = pyb::none(),
           "Runs the job; on_output(data: bytes, stream: 'stdout'|'stderr') gets its output live. Returns its exit "
           "code; removes what it made.")
       .def(
           "cancel",
-          [](dind::Job& job) {
+          [](dind::Job& job, bool wait) {
             pyb::gil_scoped_release release;
-            job.cancel();
+            job.cancel(wait);
           },
-          "Ends a run in progress from another thread (kills the job container).");
+          "wait"_a = false,
+          "Ends a run in progress from any thread (kills the job container); with `wait`, returns once it removed "
+          "what it made.");
 }

@@ -30,118 +30,9 @@ using namespace pybind11::literals;
 
 namespace {
 
+using dind::py::Interruptible;
 using dind::py::json_call;
 using dind::py::without_gil;
-using dind::py::Worker;  // the fallback of blocking()
-
-// Ctrl-C while the main thread blocks in a read, without a thread hop per read: while it reads, a pipe is
-// Python's signal wakeup fd (Python's C-level handler writes the signal number there), and a watcher thread
-// cancels the read when SIGINT arrives; back with the GIL, PyErr_CheckSignals() raises KeyboardInterrupt.
-// If someone else owns the wakeup fd (an asyncio loop), the read runs on a helper thread instead (Worker).
-class SignalWatch {
- public:
-  using Cancel = void (*)(void*);
-
-  static SignalWatch& get() {
-    static SignalWatch* w = new SignalWatch();  // leaked: the watcher lives as long as the process
-    return *w;
-  }
-  bool ok() const { return rfd_ >= 0; }
-
-  // GIL held, main thread. False if the wakeup fd belongs to someone else (left untouched then).
-  bool arm(Cancel cancel, void* arg) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      cancel_ = cancel;
-      arg_ = arg;
-    }
-    const int old = set_wakeup_fd(wfd_);
-    if (old != -1 && old != wfd_) {
-      set_wakeup_fd(old);
-      std::lock_guard<std::mutex> lock(mu_);
-      cancel_ = nullptr;
-      return false;
-    }
-    return true;
-  }
-  void disarm() {
-    set_wakeup_fd(-1);
-    std::lock_guard<std::mutex> lock(mu_);
-    cancel_ = nullptr;
-    arg_ = nullptr;
-  }
-
- private:
-  SignalWatch() {
-    int fds[2];
-    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return;
-    rfd_ = fds[0];
-    wfd_ = fds[1];
-    std::thread([this] { loop(); }).detach();
-  }
-  // signal.set_wakeup_fd (the C function is not exported); GIL held, main thread.
-  int set_wakeup_fd(int fd) {
-    if (!setter_) setter_ = new py::object(py::module_::import("signal").attr("set_wakeup_fd"));  // leaked with us
-    return (*setter_)(fd).cast<int>();
-  }
-  void loop() {
-    unsigned char buf[64];
-    for (;;) {
-      pollfd p{rfd_, POLLIN, 0};
-      if (::poll(&p, 1, -1) < 0 && errno != EINTR) return;
-      ssize_t n = ::read(rfd_, buf, sizeof buf);
-      for (ssize_t i = 0; i < n; ++i) {
-        if (buf[i] != SIGINT) continue;
-        std::lock_guard<std::mutex> lock(mu_);
-        if (cancel_) cancel_(arg_);
-      }
-    }
-  }
-
-  int rfd_ = -1, wfd_ = -1;
-  py::object* setter_ = nullptr;
-  std::mutex mu_;
-  Cancel cancel_ = nullptr;
-  void* arg_ = nullptr;
-};
-
-unsigned long main_thread_id = 0;
-
-// Runs a blocking job (GIL held on entry): released GIL; Ctrl-C on the main thread calls `cancel(arg)` and
-// raises KeyboardInterrupt; the job's exceptions propagate.
-template <class Job>
-void blocking(Job&& job, SignalWatch::Cancel cancel, void* arg, Worker& fallback) {
-  if (PyThread_get_thread_ident() != main_thread_id) {  // signals are only handled on the main thread
-    py::gil_scoped_release release;
-    job();
-    return;
-  }
-  SignalWatch& w = SignalWatch::get();
-  if (!w.ok() || !w.arm(cancel, arg)) {
-    fallback.run(std::forward<Job>(job), [cancel, arg] { cancel(arg); });
-    return;
-  }
-  std::exception_ptr error;
-  if (PyErr_CheckSignals() != 0) {  // a Ctrl-C that came just before we armed
-    w.disarm();
-    cancel(arg);
-    throw py::error_already_set();
-  }
-  {
-    py::gil_scoped_release release;
-    try {
-      job();
-    } catch (...) {
-      error = std::current_exception();
-    }
-  }
-  w.disarm();
-  if (PyErr_CheckSignals() != 0) {
-    cancel(arg);
-    throw py::error_already_set();
-  }
-  if (error) std::rethrow_exception(error);
-}
 
 // Locks a stream for one Python thread. Never wait for it holding the GIL: the thread that has it may need the
 // GIL for its signal checks.
@@ -179,7 +70,7 @@ class OutputStream {
   OutputStream(dind::FrameReader reader, Mode mode) : reader_(std::move(reader)), mode_(mode) {}
   ~OutputStream() {
     reader_.close();
-    worker_.stop();
+    calls_.stop();
   }
 
   py::object next() {
@@ -252,10 +143,10 @@ class OutputStream {
   const std::string& context() const { return reader_.context(); }
 
  private:
-  static void cancel(void* self) { static_cast<OutputStream*>(self)->reader_.close(); }
   template <class Job>
   void run(Job&& job) {
-    blocking(std::forward<Job>(job), &OutputStream::cancel, this, worker_);
+    calls_.run(
+        job, [this] { reader_.close(); }, Interruptible::Kind::per_chunk);
   }
   // The next chunk (leftover of read() first). Errors and Ctrl-C end the stream.
   bool take(dind::OutputChunk& c) {
@@ -279,7 +170,7 @@ class OutputStream {
 
   dind::FrameReader reader_;
   Mode mode_;
-  Worker worker_;      // only when the signal wakeup fd is taken (see blocking())
+  Interruptible calls_;
   std::mutex use_mu_;  // one Python thread at a time uses the stream (close() excepted)
   bool ended_ = false;
   std::string leftover_;
@@ -291,7 +182,7 @@ class JsonLines {
   JsonLines(dind::JsonStream stream, bool decode) : stream_(std::move(stream)), decode_(decode) {}
   ~JsonLines() {
     stream_.close();
-    worker_.stop();
+    calls_.stop();
   }
 
   py::object next() {
@@ -301,8 +192,8 @@ class JsonLines {
     nlohmann::json value;
     std::string line;
     try {
-      blocking([&] { ok = decode_ ? stream_.next(value) : stream_.next_line(line); }, &JsonLines::cancel, this,
-               worker_);
+      calls_.run([&] { ok = decode_ ? stream_.next(value) : stream_.next_line(line); }, [this] { stream_.close(); },
+                 Interruptible::Kind::per_chunk);
     } catch (...) {
       ended_ = true;
       throw;
@@ -318,11 +209,9 @@ class JsonLines {
   const std::string& context() const { return stream_.context(); }
 
  private:
-  static void cancel(void* self) { static_cast<JsonLines*>(self)->stream_.close(); }
-
   dind::JsonStream stream_;
   bool decode_;
-  Worker worker_;
+  Interruptible calls_;
   std::mutex use_mu_;
   bool ended_ = false;
 };
@@ -344,7 +233,6 @@ struct Streams {
 }  // namespace
 
 DIND_BINDINGS(streams) {
-  main_thread_id = py::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
   py::class_<OutputStream> output(m, "OutputStream",
                                   "Container output (logs, attach, exec). Iterate for chunks; read_all() for "
                                   "everything. close() from any thread ends a blocked read.");

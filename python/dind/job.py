@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import sys
 import threading
 from typing import Any, Callable, List, Mapping, Optional, Sequence, Union
@@ -23,7 +22,6 @@ from .daemon import Dind, _install_handlers, _live
 log = logging.getLogger("dind.job")
 
 OutputCallback = Callable[[bytes, str], Any]
-_DONE = object()
 
 
 def _env_list(environment: Union[Mapping[str, str], Sequence[str], None]) -> List[str]:
@@ -72,7 +70,7 @@ class Job:
             allow_host_socket=allow_host_socket, labels=dict(labels or {}), name=name or "", cert_dir=cert_dir,
             require_docker_cli=require_docker_cli, outer=None if client is None else client.api,
             on_warning=log.warning))
-        self._thread: Optional[threading.Thread] = None
+        self._running = False
         self._lock = threading.Lock()
         self.output: bytes = b""
         self.exit_code: Optional[int] = None
@@ -114,7 +112,7 @@ class Job:
 
         ``stream=True``: its output goes to this process's stdout/stderr as it comes; ``False``: it is collected in
         ``self.output`` (bytes, in arrival order); a callable gets ``(data: bytes, stream: "stdout"|"stderr")``.
-        Ctrl-C (or any exception here) kills the job and removes everything before it propagates.
+        Ctrl-C (or SIGTERM) kills the job and removes everything before it propagates.
         """
         if callable(stream):
             sink: OutputCallback = stream
@@ -123,56 +121,25 @@ class Job:
         else:
             chunks: List[bytes] = []
             sink = lambda data, _name: chunks.append(data)  # noqa: E731
-        # The blocking run happens on a helper thread, so that this thread stays interruptible (Ctrl-C, SIGTERM)
-        # even while the job is silent; output is handed over through a queue and passed on here.
-        q: "queue.Queue[Any]" = queue.Queue()
-        outcome: dict = {}
-
-        def work() -> None:
-            try:
-                outcome["code"] = self._job.run(lambda data, name: q.put((data, name)))
-            except BaseException as e:  # noqa: BLE001 - re-raised on the caller's thread
-                outcome["error"] = e
-            finally:
-                q.put(_DONE)
-
         with self._lock:
-            if self._thread is not None:
+            if self._running:
                 raise RuntimeError(f"job {self.name} is already running")
-            self._thread = threading.Thread(target=work, name=f"dind-job-{self.name}", daemon=True)
-            self._thread.start()
+            self._running = True
         try:
-            while True:
-                try:
-                    item = q.get(timeout=0.2)
-                except queue.Empty:
-                    continue
-                if item is _DONE:
-                    break
-                sink(*item)
-        except BaseException:
-            self._stop()
-            raise
+            # The core runs it interruptibly: Ctrl-C or SIGTERM kill the job and remove what it made, then raise.
+            code = self._job.run(sink)
         finally:
             with self._lock:
-                self._thread = None
-        if "error" in outcome:
-            raise outcome["error"]
+                self._running = False
         if not callable(stream) and not stream:
             self.output = b"".join(chunks)
-        self.exit_code = int(outcome["code"])
+        self.exit_code = int(code)
         return self.exit_code
-
-    def _stop(self) -> None:
-        """Kills a running job and waits until its run has removed what it made."""
-        thread = self._thread
-        if thread is not None and thread.is_alive():
-            self._job.cancel()
-            thread.join()
 
     def close(self) -> None:
         """Ends a run in progress (from a signal handler, atexit or another thread) and waits for its cleanup."""
-        self._stop()
+        if self._running:
+            self._job.cancel(True)
         _live.discard(self)  # type: ignore[arg-type]
 
     def __enter__(self) -> "Job":

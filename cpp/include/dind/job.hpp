@@ -85,8 +85,9 @@ class Job {
   // to `on_output` live; removes everything it made; returns the job's exit code. Throws dind::Error when the job
   // image has no docker CLI, when the sidecar stops mid-job (with the sidecar's log tail), or on cancel().
   int run(const OutputCallback& on_output = {});
-  // Ends a run() in progress from any thread: kills the job container; run() then cleans up and throws.
-  void cancel() noexcept;
+  // Ends a run() in progress from any thread: kills the job container; run() then cleans up and throws. With
+  // `wait`, returns once that run has removed what it made.
+  void cancel(bool wait = false) noexcept;
 
   // The workspace as mounted (absolute, symlinks resolved); empty without one.
   const std::string& workspace() const noexcept;

@@ -138,8 +138,8 @@ DaemonOptions Job::sidecar_options(const std::string& workspace, DaemonOptions b
   return base;
 }
 
-void Job::cancel() noexcept {
-  std::lock_guard<std::mutex> lock(s_->mu);
+void Job::cancel(bool wait) noexcept {
+  std::unique_lock<std::mutex> lock(s_->mu);
   s_->cancelled = true;
   if (!s_->container_id.empty()) {
     try {
@@ -149,6 +149,7 @@ void Job::cancel() noexcept {
     }
   }
   if (s_->reader) s_->reader->close();
+  if (wait) s_->ended.wait(lock, [this] { return !s_->running; });
 }
 
 }  // namespace dind

@@ -312,10 +312,22 @@ class JobRun {
 int Job::run(const OutputCallback& on_output) {
   {
     std::lock_guard<std::mutex> lock(s_->mu);
+    if (s_->running) throw Error("CI job " + s_->name + " is already running");
+    s_->running = true;
     s_->cancelled = false;
     s_->container_id.clear();
     s_->reader = nullptr;
   }
+  struct Ended {  // after the run removed what it made, however it ends
+    State& st;
+    ~Ended() {
+      {
+        std::lock_guard<std::mutex> lock(st.mu);
+        st.running = false;
+      }
+      st.ended.notify_all();
+    }
+  } ended{*s_};
   return JobRun(*s_, on_output).run();
 }
 

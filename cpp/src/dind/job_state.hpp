@@ -2,6 +2,7 @@
 // both use.
 #pragma once
 
+#include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -19,6 +20,8 @@ struct Job::State {
 
   // Per run; `mu` guards what cancel() touches from another thread.
   std::mutex mu;
+  std::condition_variable ended;  // notified when a run has removed what it made (cancel(wait))
+  bool running = false;
   bool cancelled = false;
   std::string container_id;
   FrameReader* reader = nullptr;

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import threading
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .. import _core, errors
@@ -374,33 +373,9 @@ def _build_create_body(image: str, command: Any, kwargs: Dict[str, Any], caller:
 
 
 def _wait_result(pending: Any, timeout: Optional[float], what: str) -> Dict[str, Any]:
-    """The result of a registered wait; ``timeout`` (seconds) → TimeoutError. On the main thread the blocking read
-    runs on a helper thread so that Ctrl-C (KeyboardInterrupt) still ends the wait."""
-    if timeout is None and threading.current_thread() is not threading.main_thread():
-        return pending.result()
-    box: Dict[str, Any] = {}
-    done = threading.Event()
-
-    def read() -> None:
-        try:
-            box["result"] = pending.result()
-        except BaseException as e:  # handed to the waiting thread
-            box["error"] = e
-        finally:
-            done.set()
-
-    threading.Thread(target=read, name="dind-container-wait", daemon=True).start()
-    try:
-        finished = done.wait(timeout)
-    except BaseException:
-        pending.close()
-        raise
-    if not finished:
-        pending.close()
-        raise errors.TimeoutError(f"{what}: no result within {timeout} s")
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
+    """The result of a registered wait; ``timeout`` (seconds) → TimeoutError; Ctrl-C ends it (the core's one
+    interruptible-call helper, cpp/bindings/common.hpp)."""
+    return pending.result(timeout, what)
 
 
 # --- the model -----------------------------------------------------------------------------------------------------
