@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import DIND_IMAGE, LABELS, Row, cleanup_engine, emit, failed_row, fmt, log, median, run_worker  # noqa

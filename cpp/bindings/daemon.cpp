@@ -43,6 +43,8 @@ DIND_BINDINGS(daemon) {
       .def_readonly("host", &dind::Owner::host)
       .def_static("this_process", &dind::Owner::self)
       .def_static("parent_process", &dind::Owner::parent)
+      .def_static("session_leader", &dind::Owner::session_leader,
+                  "This process's session leader (or the ancestor standing in for it), None when there is none.")
       .def("alive", &dind::Owner::alive);
 
   pyb::enum_<dind::PullPolicy> pull(m, "PullPolicy");
@@ -211,6 +213,7 @@ DIND_BINDINGS(daemon) {
               x["reason"] = d.reach.reason;
               x["session"] = d.session;
               x["owner_pid"] = d.owner_pid;
+              x["owner_alive"] = d.owner_alive;
               x["created"] = d.created;
               out.append(x);
             }

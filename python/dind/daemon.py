@@ -49,15 +49,15 @@ class Dind:
             if not tls:
                 warnings.warn(f"dind: starting a daemon without TLS (tls=False): {PLAIN_TCP_RISK}", InsecureWarning,
                               stacklevel=2)
-            if owner not in ("self", "parent"):
-                raise ValueError(f"owner must be 'self' or 'parent', not {owner!r}")
+            if owner not in _OWNERS:
+                raise ValueError(f"owner must be 'self', 'parent' or 'session', not {owner!r}")
             options = _core.DaemonOptions(
                 image=image, privileged=privileged, runtime=runtime or "", tls=tls,
                 tls_sans=[tls_san] if isinstance(tls_san, str) else list(tls_san or ()), network=network or "",
                 aliases=list(aliases or ()), host_port=host_port, dockerd_args=list(dockerd_args),
                 env={str(k): str(v) for k, v in (environment or {}).items()}, mounts=list(mounts), name=name or "",
                 labels=dict(labels or {}), pull=_core.PullPolicy(pull), outer=_outer_core(client), start_timeout=float(start_timeout),
-                owner=_core.Owner.parent_process() if owner == "parent" else _core.Owner.this_process(),
+                owner=_OWNERS[owner](),
                 reach=_core.ReachKind(reach), host=host or "", insecure_publish=insecure_publish)
             # Before anything exists: a SIGTERM during this very start must still tear it down.
             _install_handlers()
@@ -204,6 +204,15 @@ def _detach_forwarder(d: Dind, wait: float = 10.0) -> None:
                     f"the forwarder for {d.name} did not serve {d.env['DOCKER_HOST']} within {wait:.0f} s: {e}"
                 ) from None
             time.sleep(0.05)
+
+
+# Whose death orphans a daemon (reap() then removes it): this process, its parent, or its session's leader (what must
+# outlive the command that started it: `dind up`, `--dind-keep`; the parent when there is no leader to name).
+_OWNERS: Dict[str, Callable[[], Any]] = {
+    "self": lambda: _core.Owner.this_process(),
+    "parent": lambda: _core.Owner.parent_process(),
+    "session": lambda: _core.Owner.session_leader() or _core.Owner.parent_process(),
+}
 
 
 class _TerminalProgress:

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional
 
 import pytest
 
-from .cli import session_leader_labels
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import Client
@@ -129,7 +128,7 @@ class _State:
             # A kept daemon must outlive this run, and the next run's reap must spare it: it belongs to the terminal
             # session (or CI job) pytest runs in, not to pytest, nor to a wrapper such as make, tox or an xdist
             # controller.
-            options.update(owner="parent", labels=session_leader_labels())
+            options.update(owner="session")
         d = Dind(**options)
         self.say(f"dind: daemon {d.name} ready on {d.host} in {time.monotonic() - t0:.2f} s")
         if self.keep:

@@ -12,7 +12,6 @@ import pytest
 
 import dind
 import jobs
-from dind import errors
 from helpers import outer, purge
 from jobs import run_in_job
 

@@ -92,6 +92,7 @@ struct DaemonSummary {
   Reach reach;                   // address empty when it cannot be worked out (not running)
   std::string session;
   int owner_pid = 0;
+  bool owner_alive = true;  // false when this machine can tell its owner is gone (what reap() judges by)
   std::int64_t created = 0;  // unix seconds
 };
 

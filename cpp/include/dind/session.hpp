@@ -34,7 +34,13 @@ struct Owner {
   std::string host;
 
   static Owner self();    // this process
-  static Owner parent();  // the parent process (`dind up`: the shell that called it owns the daemon)
+  static Owner parent();  // the parent process
+  // For what must outlive the command that made it (`dind up`, `pytest --dind-keep`): this process's session leader
+  // (the terminal's shell, the CI job's), which lives on however short-lived wrappers between ($(...), make, tox, an
+  // xdist controller) exit. Where the session began outside this pid namespace (a CI agent's `docker exec`,
+  // `unshare -p`: getsid answers 0), the topmost visible ancestor still in that session stands in (never pid 1,
+  // which never exits). nullopt when there is none to name (this process leads its session).
+  static std::optional<Owner> session_leader();
   // False only when this machine can tell the process is gone; an owner on another machine counts as alive.
   bool alive() const;
 };

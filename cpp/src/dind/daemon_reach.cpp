@@ -143,6 +143,7 @@ std::vector<DaemonSummary> Daemon::list(Client outer) {
     d.status = c.value("State", "");
     d.session = labels.value(kLabelSession, "");
     d.owner_pid = std::atoi(labels.value(kLabelOwnerPid, "0").c_str());
+    d.owner_alive = Owner{d.owner_pid, labels.value(kLabelOwnerStart, ""), labels.value(kLabelOwnerHost, "")}.alive();
     d.created = std::strtoll(labels.value(kLabelCreated, "0").c_str(), nullptr, 10);
     try {
       d.reach = reach_of(containers.inspect(d.id), labels, "dind container " + d.name);

@@ -22,19 +22,23 @@
 namespace dind {
 namespace {
 
-// Field 22 of /proc/PID/stat: the start time in clock ticks since boot. The command name (field 2) may hold
-// spaces and parentheses, so count from the last ')'.
-std::string start_time(int pid) {
+// The fields of /proc/PID/stat from field 3 (state) on: [state, ppid, pgrp, session, ...]. The command name
+// (field 2) may hold spaces and parentheses, so count from the last ')'. Empty when the process is gone.
+std::vector<std::string> stat_fields(int pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
   std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   const auto close = stat.rfind(')');
-  if (close == std::string::npos) return {};
+  if (close == std::string::npos || close + 2 > stat.size()) return {};
   std::istringstream rest(stat.substr(close + 2));
-  std::string field;
-  for (int i = 3; i <= 22 && (rest >> field); ++i) {
-    if (i == 22) return field;
-  }
-  return {};
+  std::vector<std::string> out;
+  for (std::string field; rest >> field;) out.push_back(field);
+  return out;
+}
+
+// Field 22: the start time in clock ticks since boot.
+std::string start_time(int pid) {
+  const auto f = stat_fields(pid);
+  return f.size() > 22 - 3 ? f[22 - 3] : std::string();
 }
 
 std::string host_name() {
@@ -198,6 +202,23 @@ Owner Owner::self() {
 }
 Owner Owner::parent() {
   return owner_of(static_cast<int>(::getppid()));
+}
+
+std::optional<Owner> Owner::session_leader() {
+  const pid_t sid = ::getsid(0);
+  if (sid != 0) {
+    if (sid > 1 && sid != ::getpid()) return owner_of(static_cast<int>(sid));
+    return std::nullopt;
+  }
+  int leader = 0;
+  for (int pid = static_cast<int>(::getppid()); pid > 1;) {
+    const auto f = stat_fields(pid);
+    if (f.size() < 4 || f[3] != "0") break;  // outside the session (its id is visible again)
+    leader = pid;
+    pid = std::atoi(f[1].c_str());
+  }
+  if (!leader) return std::nullopt;
+  return owner_of(leader);
 }
 
 bool Owner::alive() const {

@@ -14,7 +14,7 @@ import tarfile
 from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from .. import _core
-from ..errors import (APIError, BuildError, DockerException, ImageLoadError, ImageNotFound, InvalidArgument, NotFound,
+from ..errors import (APIError, BuildError, DockerException, ImageLoadError, ImageNotFound, InvalidArgument,
                       StreamError)
 from .resource import Collection, Model
 
