@@ -1,6 +1,6 @@
 """Shared pieces of the side-by-side benchmarks: medians, result rows, fresh-subprocess workers, engine cleanup.
 
-Nothing here asserts a time: a benchmark measures, prints and compares against the issue's targets.
+Nothing here asserts a time: a benchmark measures, prints and compares against its targets.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def log(msg: str) -> None:
 class Row:
     """One line of the final table. ``ratio`` is whatever the target is stated in (see ``target``)."""
 
-    issue: int
+    area: str  # client, lifecycle, reach
     figure: str
     dind: str
     baseline: str
@@ -53,9 +53,9 @@ def fmt(value: Optional[float], unit: str, digits: int = 1) -> str:
     return f"{value:.{digits}f} {unit}".strip()
 
 
-def failed_row(issue: int, figure: str, target: str, err: BaseException) -> Row:
+def failed_row(area: str, figure: str, target: str, err: BaseException) -> Row:
     msg = f"{type(err).__name__}: {err}".replace("\n", " ")
-    return Row(issue, figure, "FAILED", "", None, target, None, note=msg[:300])
+    return Row(area, figure, "FAILED", "", None, target, None, note=msg[:300])
 
 
 def vm_status() -> Dict[str, int]:

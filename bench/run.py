@@ -16,14 +16,14 @@ import time
 from typing import List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import issue3  # noqa: E402
-import issue4  # noqa: E402
-import issue9  # noqa: E402
+import client_bench  # noqa: E402
+import lifecycle_bench  # noqa: E402
+import reach_bench  # noqa: E402
 from common import HERE, Row, cleanup_engine, log  # noqa: E402
 
-ISSUE3_KEYS = {"ping", "threads", "logs", "exec", "demux", "archive", "import"}
-ISSUE4_KEYS = {"start", "start4"}
-ISSUE9_KEYS = {"tunnel", "jobready"}
+CLIENT_KEYS = {"ping", "threads", "logs", "exec", "demux", "archive", "import"}
+LIFECYCLE_KEYS = {"start", "start4"}
+REACH_KEYS = {"tunnel", "jobready"}
 
 
 def find_tool(name: str) -> Optional[str]:
@@ -40,11 +40,11 @@ def find_tool(name: str) -> Optional[str]:
 
 
 def table(rows: List[Row]) -> str:
-    head = ["issue", "figure", "dind", "baseline", "ratio", "target", "met?"]
+    head = ["area", "figure", "dind", "baseline", "ratio", "target", "met?"]
     body = []
     for r in rows:
         met = "-" if r.met is None else ("yes" if r.met else "NO")
-        body.append([str(r.issue), r.figure, r.dind, r.baseline, "-" if r.ratio is None else f"{r.ratio:.2f}x",
+        body.append([r.area, r.figure, r.dind, r.baseline, "-" if r.ratio is None else f"{r.ratio:.2f}x",
                      r.target, met])
     widths = [max(len(x[i]) for x in [head] + body) for i in range(len(head))]
     line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
@@ -60,7 +60,7 @@ def main() -> int:
     ap.add_argument("--json", default="", help="also write the rows as JSON to this path")
     a = ap.parse_args()
     if a.only:
-        unknown = set(a.only.split(",")) - ISSUE3_KEYS - ISSUE4_KEYS - ISSUE9_KEYS
+        unknown = set(a.only.split(",")) - CLIENT_KEYS - LIFECYCLE_KEYS - REACH_KEYS
         if unknown:
             ap.error(f"unknown benchmark keys: {', '.join(sorted(unknown))}")
         os.environ["DIND_BENCH_ONLY"] = a.only
@@ -75,12 +75,12 @@ def main() -> int:
     t0 = time.perf_counter()
     rows: List[Row] = []
     try:
-        if not only or only & ISSUE3_KEYS:
-            rows += issue3.run(a.quick, raw_ping, demux_bench)
-        if not only or only & ISSUE4_KEYS:
-            rows += issue4.run(a.quick)
-        if not only or only & ISSUE9_KEYS:
-            rows += issue9.run(a.quick)
+        if not only or only & CLIENT_KEYS:
+            rows += client_bench.run(a.quick, raw_ping, demux_bench)
+        if not only or only & LIFECYCLE_KEYS:
+            rows += lifecycle_bench.run(a.quick)
+        if not only or only & REACH_KEYS:
+            rows += reach_bench.run(a.quick)
     finally:
         gone = cleanup_engine()
         if gone:

@@ -2,7 +2,7 @@
 # Build the offline images the project's tests use, on an engine that has no registry (ENVIRONMENT.md):
 #   busybox:latest       a ~2 MB rootfs of busybox-static, one symlink per applet
 #   dind-offline:latest  Debian bookworm (debootstrap) + docker.io + our entrypoint (scripts/dind-image/), which
-#                        honours the docker:dind image contract of DESIGN.md; also python3, pip, pytest and
+#                        honours the docker:dind image contract (ARCHITECTURE.md); also python3, pip, pytest and
 #                        libarchive13 (which the extension loads at run time), so that the tests' CI job images can
 #                        be it plus the dind wheel (tests/python/jobs.py)
 # Idempotent and quiet when both are present. A changed entrypoint is swapped into the existing image (seconds);

@@ -53,6 +53,13 @@ DIND_BINDINGS(job) {
              return dind::Job(std::move(o));
            }),
            "options"_a)
+      .def_static(
+          "sidecar_options",
+          [](const std::string& workspace) {
+            pyb::gil_scoped_release release;  // resolves the path
+            return dind::Job::sidecar_options(workspace);
+          },
+          "workspace"_a, "DaemonOptions of a daemon that jobs with this workspace can share (its mounts).")
       .def_property_readonly("name", &dind::Job::name)
       .def_property_readonly("workspace", &dind::Job::workspace)
       .def(

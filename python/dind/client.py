@@ -141,9 +141,3 @@ class Client:
 
     def __repr__(self) -> str:
         return f"<dind.Client {self._api.base_url}>"
-
-
-def from_env(version: Optional[str] = None, timeout: Optional[float] = DEFAULT_TIMEOUT) -> Client:
-    """``dind.from_env()``: like ``docker.from_env()``, and like the docker CLI it follows docker contexts
-    (DOCKER_HOST, else DOCKER_CONTEXT, else currentContext in $DOCKER_CONFIG/config.json); see ``Client.from_env``."""
-    return Client.from_env(version=version, timeout=timeout)

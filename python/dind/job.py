@@ -15,7 +15,7 @@ import sys
 import threading
 from typing import Any, Callable, List, Mapping, Optional, Sequence, Union
 
-from . import _core, errors
+from . import _core
 from .client import Client
 from .daemon import Dind, _install_handlers, _live
 
@@ -81,16 +81,9 @@ class Job:
     def sidecar(cls, workspace: Union[str, "os.PathLike[str]"], image: str = "docker:dind", **kwargs: Any) -> Dind:
         """A ``dind.Dind`` that jobs with this ``workspace`` can share (``Job(..., dind=d)``): the workspace is mounted
         at the same path. The caller owns it (``with`` or ``close()``)."""
-        path = os.fspath(workspace)
-        if not os.path.isdir(path):
-            what = "is not a directory" if os.path.exists(path) else "does not exist"
-            raise errors.DockerException(f"the job workspace {path} {what}")
-        real = os.path.realpath(path)
-        # dind's entrypoint mounts a tmpfs over /tmp unless it is a mount point, hiding a workspace below it: an
-        # anonymous volume at /tmp (removed with the daemon) prevents that.
-        tmp = ["/tmp"] if real.startswith("/tmp/") else []
-        mounts = list(kwargs.pop("mounts", ())) + tmp + [f"{real}:{real}"]
-        return Dind(image, mounts=mounts, **kwargs)
+        # The core's workspace rule (cpp/src/dind/job.cpp): at the same path, and a volume at /tmp for one below it.
+        shared = _core.Job.sidecar_options(os.fspath(workspace)).mounts
+        return Dind(image, mounts=list(kwargs.pop("mounts", ())) + list(shared), **kwargs)
 
     @property
     def name(self) -> str:

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Entrypoint of dind-offline:latest. It honours the dind image contract of DESIGN.md, which is the behaviour of the
+# Entrypoint of dind-offline:latest. It honours the dind image contract (ARCHITECTURE.md), which is the behaviour of the
 # official docker:dind dockerd-entrypoint.sh, so code tested against this image works against docker:dind:
 # - DOCKER_TLS_CERTDIR non-empty (image default /certs): dockerd on tcp :2376 with --tlsverify and $D/server/*.pem;
 #   empty: tcp :2375 without TLS (pass --tls=false, or dockerd sleeps 15 s on purpose).

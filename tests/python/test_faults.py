@@ -1,4 +1,4 @@
-"""Fault injection against the real engine (issue 5, "Faults"): an engine restarted under a client's pool, streams
+"""Fault injection against the real engine: an engine restarted under a client's pool, streams
 whose container or daemon dies, a dind container killed from outside, a process using dind.Dind killed with SIGKILL,
 file descriptors over many calls, and memory under a slow reader of a fast stream.
 

@@ -1,6 +1,6 @@
 """Tests of the offline images (scripts/images.sh) through the real docker CLI only.
 
-They check that dind-offline:latest honours the dind image contract of DESIGN.md (the official docker:dind
+They check that dind-offline:latest honours the dind image contract of ARCHITECTURE.md (the official docker:dind
 entrypoint's behaviour): TLS with certs it makes, the verify-only path with certs brought in, plain TCP, extra
 dockerd flags, explicit commands, and nested containers. Every container is labelled dind.session=test-image and
 removed with its volumes at teardown.

@@ -1,4 +1,4 @@
-"""Security properties (issue 5), each a test against the real engine and the offline dind image.
+"""Security properties, each a test against the real engine and the offline dind image.
 
 1. A daemon's TLS port refuses a client without a cert, with a cert from another CA, and with an expired cert signed
    by the right CA: the project client, ``curl`` and ``openssl s_client`` are turned away, and dockerd's own log

@@ -139,7 +139,7 @@ def engine(certs: Certs, offline_images: tuple) -> Iterator[Engine]:
 
 
 def _wait_ready(outer: dind.Client, eng: Engine, certs: Certs) -> None:
-    """Readiness: running, and a verified mTLS ping answers (DESIGN.md's two gates)."""
+    """Readiness: running, and a verified mTLS ping answers (the two gates of ARCHITECTURE.md)."""
     deadline = time.monotonic() + READY_WITHIN
     last: Exception = RuntimeError("never tried")
     while time.monotonic() < deadline:

@@ -1,4 +1,4 @@
-// The TLS material of one dind daemon, made in-process (DESIGN.md layer 6): a CA, a server cert and a client cert.
+// The TLS material of one dind daemon, made in-process (layer 6, ARCHITECTURE.md): a CA, a server cert and a client cert.
 //
 // The library puts server/{ca,cert,key}.pem into the created docker:dind container before starting it, so the image's
 // entrypoint only verifies them instead of generating RSA-4096 keys (seconds saved on every start).

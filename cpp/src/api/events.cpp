@@ -1,5 +1,7 @@
 #include "dind/events.hpp"
 
+#include "dind/filters.hpp"
+
 namespace dind {
 
 JsonStream Events::stream(const EventsOptions& o) {
@@ -7,9 +9,11 @@ JsonStream Events::stream(const EventsOptions& o) {
   if (o.since) q.emplace_back("since", *o.since);
   if (o.until) q.emplace_back("until", *o.until);
   if (!o.filters.is_null() && !(o.filters.is_object() && o.filters.empty())) {
-    if (!o.filters.is_object())
-      throw Error("events filters must be a JSON object, not " + o.filters.dump() + " (on " + client_.host() + ")");
-    q.emplace_back("filters", o.filters.dump());
+    try {
+      q.emplace_back("filters", encode_filters(o.filters));  // docker-py's shapes, as every list endpoint takes them
+    } catch (...) {
+      rethrow_doing("events on " + client_.host());
+    }
   }
   // Newer engines negotiate the framing; these are the types we read (RS prefixes are tolerated).
   Headers h{{"Accept", "application/x-ndjson, application/jsonl;q=0.9, application/json-seq;q=0.5"}};

@@ -1,4 +1,4 @@
-// Private to layer 6: the wait for a started daemon (DESIGN.md's two gates): its container runs, and GET /_ping
+// Private to layer 6: the wait for a started daemon (the two gates of ARCHITECTURE.md): its container runs, and GET /_ping
 // answers OK over the transport the caller will use. Also tells an unreachable daemon from a slow one: when its log
 // says it listens but the dialled address still refuses, the automatic reach falls back to the tunnel and an asked-for
 // one fails at once, saying where this process stands and what to set.

@@ -148,7 +148,7 @@ def session_leader_labels() -> Dict[str, str]:
     from .. import _core
 
     leader = _core.Owner.session_leader()
-    return {"dind.owner-pid": str(leader.pid), "dind.owner-start": leader.start} if leader else {}
+    return {_core.LABEL_OWNER_PID: str(leader.pid), _core.LABEL_OWNER_START: leader.start} if leader else {}
 
 
 def usage(parser: argparse.ArgumentParser, message: str) -> NoReturn:

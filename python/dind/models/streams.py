@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as _dt
 import shlex
 from collections import namedtuple
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Iterator, List, Mapping, Optional, Tuple, Union
 
 from .. import _core, errors
 from .resource import core_client
@@ -56,22 +56,6 @@ def _time_arg(value: Any, name: str) -> Union[None, int, float, str]:
         return value
     raise errors.InvalidArgument(
         f"{name} must be a datetime, a number of seconds or a string, not {type(value).__name__}")
-
-
-def _filters(filters: Optional[Mapping[str, Any]]) -> Optional[Dict[str, List[str]]]:
-    """docker-py's filter convention: a value may be a string, a bool or a list of strings."""
-    if not filters:
-        return None
-    out: Dict[str, List[str]] = {}
-    for key, value in filters.items():
-        if isinstance(value, bool):
-            value = ["true" if value else "false"]
-        elif isinstance(value, (str, int)):
-            value = [str(value)]
-        else:
-            value = [str(v) for v in value]
-        out[key] = value
-    return out
 
 
 def _environment(environment: Any) -> List[str]:
@@ -340,7 +324,7 @@ def client_events(client: Any, since: Any = None, until: Any = None, filters: Op
     """``GET /events``: an iterator of dicts (decode=True) or of JSON lines as bytes. Without ``until`` it runs
     until ``close()`` (from any thread) or Ctrl-C. since/until: datetime, seconds since the epoch, or a string."""
     return _api(client).events(since=_time_arg(since, "since"), until=_time_arg(until, "until"),
-                               filters=_filters(filters), decode=bool(decode))
+                               filters=dict(filters) if filters else None, decode=bool(decode))
 
 
 __all__ = [

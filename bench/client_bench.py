@@ -1,6 +1,6 @@
-"""Issue 3 benchmarks: the Engine API client against docker-py 7.1 and the raw floor (raw_ping, curl, demux_bench).
+"""Client benchmarks: the Engine API client against docker-py 7.1 and the raw floor (raw_ping, curl, demux_bench).
 
-Run through bench/run.sh. ``python3 bench/issue3.py --worker ...`` is the fresh-subprocess side of the archive and
+Run through bench/run.sh. ``python3 bench/client_bench.py --worker ...`` is the fresh-subprocess side of the archive and
 import benchmarks (one measured operation per interpreter, so RSS figures are not polluted by the other side).
 """
 from __future__ import annotations
@@ -61,12 +61,12 @@ def bench_ping(cfg: Dict[str, Any], raw_ping: Optional[str]) -> List[Row]:
     rows = []
     if raw_med:
         r = median(raw_med)
-        rows.append(Row(3, "ping median vs raw C floor", fmt(d, "us"), fmt(r, "us (raw_ping)"), d / r,
+        rows.append(Row("client", "ping median vs raw C floor", fmt(d, "us"), fmt(r, "us (raw_ping)"), d / r,
                         "<= 1.5x raw", d / r <= 1.5))
     else:
-        rows.append(Row(3, "ping median vs raw C floor", fmt(d, "us"), "raw_ping not found", None, "<= 1.5x raw",
+        rows.append(Row("client", "ping median vs raw C floor", fmt(d, "us"), "raw_ping not found", None, "<= 1.5x raw",
                         None, note="build bench/raw_ping (scripts/build.sh) or set DIND_BUILD_DIR"))
-    rows.append(Row(3, "ping median vs docker-py (speed-up)", fmt(d, "us"), fmt(p, "us (docker-py)"), p / d,
+    rows.append(Row("client", "ping median vs docker-py (speed-up)", fmt(d, "us"), fmt(p, "us (docker-py)"), p / d,
                     ">= 5x faster", p / d >= 5))
     return rows
 
@@ -109,7 +109,7 @@ def bench_threads(cfg: Dict[str, Any]) -> List[Row]:
         four.append(_ping_throughput(dc, 4, cfg["thread_seconds"]))
     o, f = median(one), median(four)
     log(f"  ping throughput: 1 thread {o:.0f}/s, 4 threads {f:.0f}/s")
-    return [Row(3, "ping/s, 4 threads vs 1 thread (one client)", fmt(f, "/s", 0), fmt(o, "/s (1 thread)", 0),
+    return [Row("client", "ping/s, 4 threads vs 1 thread (one client)", fmt(f, "/s", 0), fmt(o, "/s (1 thread)", 0),
                 f / o, ">= 1.6x", f / o >= 1.6)]
 
 
@@ -164,7 +164,7 @@ def bench_logs(cfg: Dict[str, Any]) -> List[Row]:
         dp.close()
     d_rate, c_rate = size / median(d_t) / MB, size / median(c_t) / MB
     log(f"  logs {size >> 20} MiB: dind {d_rate:.0f} MB/s, curl {c_rate:.0f} MB/s")
-    return [Row(3, f"logs {size >> 20} MiB demuxed vs curl", fmt(d_rate, "MB/s", 0), fmt(c_rate, "MB/s (curl)", 0),
+    return [Row("client", f"logs {size >> 20} MiB demuxed vs curl", fmt(d_rate, "MB/s", 0), fmt(c_rate, "MB/s (curl)", 0),
                 d_rate / c_rate, ">= 0.9x curl", d_rate / c_rate >= 0.9)]
 
 
@@ -219,9 +219,9 @@ def bench_exec(cfg: Dict[str, Any]) -> List[Row]:
         dp.close()
     d_rate, p_rate, c_rate = size / median(d_t) / MB, size / median(p_t) / MB, size / median(c_t) / MB
     log(f"  exec {size >> 20} MiB: dind {d_rate:.0f} MB/s, docker-py {p_rate:.0f} MB/s, curl {c_rate:.0f} MB/s")
-    return [Row(3, f"exec output {size >> 20} MiB demuxed vs docker-py", fmt(d_rate, "MB/s", 0),
+    return [Row("client", f"exec output {size >> 20} MiB demuxed vs docker-py", fmt(d_rate, "MB/s", 0),
                 fmt(p_rate, "MB/s (docker-py)", 0), d_rate / p_rate, ">= 3x", d_rate / p_rate >= 3),
-            Row(3, "  the same exec, raw floor (info)", fmt(d_rate, "MB/s", 0), fmt(c_rate, "MB/s (curl)", 0),
+            Row("client", "  the same exec, raw floor (info)", fmt(d_rate, "MB/s", 0), fmt(c_rate, "MB/s (curl)", 0),
                 d_rate / c_rate, "- (engine's rate)", None)]
 
 
@@ -244,7 +244,7 @@ def _curl(args: List[str], size: int) -> float:
 def bench_demux(cfg: Dict[str, Any], demux_bench: Optional[str]) -> List[Row]:
     target = "demuxer >= 2000 MB/s"
     if not demux_bench:
-        return [Row(3, "demuxer alone (synthetic)", "demux_bench not found", "", None, target, None,
+        return [Row("client", "demuxer alone (synthetic)", "demux_bench not found", "", None, target, None,
                     note="build bench/demux_bench (scripts/build.sh) or set DIND_BUILD_DIR")]
     out = subprocess.run([demux_bench, str(cfg["demux_mb"])], capture_output=True, text=True, check=True).stdout
     rows = []
@@ -254,7 +254,7 @@ def bench_demux(cfg: Dict[str, Any], demux_bench: Optional[str]) -> List[Row]:
             continue
         frame, rate = int(m.group(1)), float(m.group(3))
         label = f"{frame} B" if frame < 1024 else (f"{frame >> 10} KiB" if frame < 1 << 20 else f"{frame >> 20} MiB")
-        rows.append(Row(3, f"demuxer alone, {label} frames", fmt(rate, "MB/s", 0), "-", rate / 2000,
+        rows.append(Row("client", f"demuxer alone, {label} frames", fmt(rate, "MB/s", 0), "-", rate / 2000,
                         ">= 2000 MB/s", rate >= 2000))
     log("  demux_bench:\n" + "\n".join("    " + ln for ln in out.splitlines()))
     return rows
@@ -330,7 +330,7 @@ def bench_archive(cfg: Dict[str, Any]) -> List[Row]:
             for _ in range(cfg["archive_rounds"]):  # ABAB, a fresh interpreter each
                 for side in ("dind", "docker"):
                     res.setdefault((op, side), []).append(
-                        run_worker("issue3", ["archive", side, op, c.id, tar_path]))
+                        run_worker("client_bench", ["archive", side, op, c.id, tar_path]))
                 res.setdefault((op, "curl"), []).append(
                     {"seconds": _curl(curl_args[op], size), "bytes": os.path.getsize(tar_path)})
     finally:
@@ -346,13 +346,13 @@ def bench_archive(cfg: Dict[str, Any]) -> List[Row]:
         p_rss = max(r["growth_mb"] for r in p)
         log(f"  {op}_archive {size >> 20} MiB: dind {d_rate:.0f} MB/s (+{d_rss:.1f} MB RSS), "
             f"docker-py {p_rate:.0f} MB/s (+{p_rss:.1f} MB RSS)")
-        rows.append(Row(3, f"{op}_archive {size >> 20} MiB vs docker-py", fmt(d_rate, "MB/s", 0),
+        rows.append(Row("client", f"{op}_archive {size >> 20} MiB vs docker-py", fmt(d_rate, "MB/s", 0),
                         fmt(p_rate, "MB/s (docker-py)", 0), d_rate / p_rate, ">= 1.5x", d_rate / p_rate >= 1.5))
-        rows.append(Row(3, f"{op}_archive RSS growth while streaming (max)", fmt(d_rss, "MB"),
+        rows.append(Row("client", f"{op}_archive RSS growth while streaming (max)", fmt(d_rss, "MB"),
                         fmt(p_rss, "MB (docker-py)"), None, "< 32 MB", d_rss < 32))
         c_rate = median([r["bytes"] / r["seconds"] for r in res[(op, "curl")]]) / MB
         log(f"  {op}_archive raw floor: curl {c_rate:.0f} MB/s")
-        rows.append(Row(3, f"  the same {op}_archive, raw floor (info)", fmt(d_rate, "MB/s", 0),
+        rows.append(Row("client", f"  the same {op}_archive, raw floor (info)", fmt(d_rate, "MB/s", 0),
                         fmt(c_rate, "MB/s (curl)", 0), d_rate / c_rate, "- (engine's rate)", None))
     return rows
 
@@ -400,11 +400,11 @@ def bench_import(cfg: Dict[str, Any]) -> List[Row]:
     log(f"  import: dind {d_imp:.1f} ms (+{d_ping:.1f} ms Client()+first ping), docker {p_imp:.1f} ms "
         f"(+{p_ping:.1f} ms); RSS above bare ({b / 1024:.1f} MB): dind +{d_rss:.1f} MB, docker-py +{p_rss:.1f} MB")
     return [
-        Row(3, "import dind", fmt(d_imp, "ms"), fmt(p_imp, "ms (import docker)"), d_imp / 30, "<= 30 ms",
+        Row("client", "import dind", fmt(d_imp, "ms"), fmt(p_imp, "ms (import docker)"), d_imp / 30, "<= 30 ms",
             d_imp <= 30),
-        Row(3, "import + Client() + first ping (info)", fmt(d_imp + d_ping, "ms"), fmt(p_imp + p_ping, "ms (docker)"),
+        Row("client", "import + Client() + first ping (info)", fmt(d_imp + d_ping, "ms"), fmt(p_imp + p_ping, "ms (docker)"),
             None, "-", None),
-        Row(3, "RSS after import + one ping, above bare python", fmt(d_rss, "MB"), fmt(p_rss, "MB (docker-py)"),
+        Row("client", "RSS after import + one ping, above bare python", fmt(d_rss, "MB"), fmt(p_rss, "MB (docker-py)"),
             d_rss / 6, "<= 6 MB", d_rss <= 6),
     ]
 
@@ -414,7 +414,7 @@ def config(quick: bool) -> Dict[str, Any]:
     if quick:
         return dict(ping_rounds=4, ping_per_round=150, thread_rounds=2, thread_seconds=1.0, stream_bytes=200 << 20,
                     stream_rounds=2, demux_mb=100, archive_bytes=256 << 20, archive_rounds=2, import_rounds=5)
-    # Sizes are the issue's; repetitions are bounded so a full run fits in ~15 min on a loaded 2-core machine.
+    # Sizes are the targets' (bench/README.md); repetitions are bounded so a full run fits in ~15 min on a loaded 2-core machine.
     return dict(ping_rounds=8, ping_per_round=250, thread_rounds=5, thread_seconds=2.0, stream_bytes=200 << 20,
                 stream_rounds=3, demux_mb=200, archive_bytes=256 << 20, archive_rounds=4, import_rounds=9)
 
@@ -435,13 +435,13 @@ def run(quick: bool, raw_ping: Optional[str], demux_bench: Optional[str]) -> Lis
     for key, title, fn in benches:
         if only and key not in only:
             continue
-        log(f"issue 3: {title} ...")
+        log(f"{title} ...")
         t0 = time.perf_counter()
         try:
             rows.extend(fn())
         except Exception as e:  # noqa: BLE001 - report what failed and go on with the next benchmark
             log(f"  FAILED: {type(e).__name__}: {e}")
-            rows.append(failed_row(3, title, "", e))
+            rows.append(failed_row("client", title, "", e))
         log(f"  ({time.perf_counter() - t0:.1f} s)")
     return rows
 
@@ -452,6 +452,6 @@ if __name__ == "__main__":
         if kind == "archive":
             emit(archive_worker(*args))
         else:
-            raise SystemExit(f"issue3.py: unknown worker {kind!r}")
+            raise SystemExit(f"client_bench.py: unknown worker {kind!r}")
     else:
         raise SystemExit("run the benchmarks through bench/run.sh")

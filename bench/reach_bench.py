@@ -75,10 +75,10 @@ def run(quick: bool) -> List[Row]:
     rows: List[Row] = []
     try:
         if not only or "tunnel" in only:
-            log("issue 9: ping through the tunnel vs the published port ...")
+            log("ping through the tunnel vs the published port ...")
             rows += _tunnel(2000 if quick else 10000)
         if not only or "jobready" in only:
-            log("issue 9: time to ready inside a job container vs on the host ...")
+            log("time to ready inside a job container vs on the host ...")
             rows += _job_ready(2 if quick else 5)
     finally:
         gone = cleanup_engine()
@@ -89,21 +89,21 @@ def run(quick: bool) -> List[Row]:
 
 def _tunnel(samples: int) -> List[Row]:
     try:
-        r = run_worker("issue9", ["ping", str(samples)])
+        r = run_worker("reach_bench", ["ping", str(samples)])
     except Exception as e:  # noqa: BLE001 - reported as a failed row
-        return [failed_row(9, "ping through the tunnel vs the published port", "<= 3x", e)]
+        return [failed_row("reach", "ping through the tunnel vs the published port", "<= 3x", e)]
     us = lambda x: None if x is None else x * 1e6  # noqa: E731
     log(f"  direct (mutual TLS, published port) {us(r['direct']):.1f} us; tunnel {us(r['tunnel']):.1f} us; "
         f"raw C through the tunnel's socket {us(r['raw_tunnel']) or float('nan'):.1f} us; docker-py there "
         f"{us(r['dockerpy_tunnel']) or float('nan'):.1f} us")
     ratio = r["tunnel"] / r["direct"]
-    rows = [Row(9, "ping through the tunnel vs the published port", fmt(us(r["tunnel"]), "us"),
+    rows = [Row("reach", "ping through the tunnel vs the published port", fmt(us(r["tunnel"]), "us"),
                 fmt(us(r["direct"]), "us (TLS port)"), ratio, "<= 3x direct", ratio <= 3)]
     if r["raw_tunnel"]:
-        rows.append(Row(9, "  the tunnel, raw C floor via its CLI socket (info)", fmt(us(r["tunnel"]), "us"),
+        rows.append(Row("reach", "  the tunnel, raw C floor via its CLI socket (info)", fmt(us(r["tunnel"]), "us"),
                         fmt(us(r["raw_tunnel"]), "us (raw_ping)"), r["tunnel"] / r["raw_tunnel"], "-", None))
     if r["dockerpy_tunnel"]:
-        rows.append(Row(9, "  the tunnel, docker-py via its CLI socket (info)", fmt(us(r["tunnel"]), "us"),
+        rows.append(Row("reach", "  the tunnel, docker-py via its CLI socket (info)", fmt(us(r["tunnel"]), "us"),
                         fmt(us(r["dockerpy_tunnel"]), "us (docker-py)"), r["tunnel"] / r["dockerpy_tunnel"], "-",
                         None))
     return rows
@@ -118,7 +118,7 @@ def _job_ready(reps: int) -> List[Row]:
     try:
         image = jobs.build_job_image()
     except Exception as e:  # noqa: BLE001 - no wheel (scripts/build.sh) or no base image
-        return [failed_row(9, "ready inside a job vs on the host", "<= 1.2x", e)]
+        return [failed_row("reach", "ready inside a job vs on the host", "<= 1.2x", e)]
     host: List[float] = []
     job: List[float] = []
     reaches = set()
@@ -140,9 +140,9 @@ def _job_ready(reps: int) -> List[Row]:
     log(f"  host: {' '.join(f'{x:.2f}' for x in host)} s; job ({'/'.join(sorted(reaches))} reach): "
         f"{' '.join(f'{x:.2f}' for x in job)} s")
     if not host or not job:
-        return [failed_row(9, "ready inside a job vs on the host", "<= 1.2x", (failures or [RuntimeError("none")])[0])]
+        return [failed_row("reach", "ready inside a job vs on the host", "<= 1.2x", (failures or [RuntimeError("none")])[0])]
     h, j = median(host), median(job)
-    return [Row(9, "ready inside a job container vs on the host", fmt(j, "s", 2), fmt(h, "s (host)", 2), j / h,
+    return [Row("reach", "ready inside a job container vs on the host", fmt(j, "s", 2), fmt(h, "s (host)", 2), j / h,
                 "<= 1.2x host", j / h <= 1.2)]
 
 

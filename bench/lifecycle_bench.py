@@ -1,6 +1,6 @@
-"""Issue 4 benchmarks: a throwaway TLS daemon with dind.Dind against the usual docker-py script, same offline image.
+"""Lifecycle benchmarks: a throwaway TLS daemon with dind.Dind against the usual docker-py script, same offline image.
 
-Every start/teardown runs in a fresh interpreter (``python3 bench/issue4.py --worker ...``) so both sides pay the
+Every start/teardown runs in a fresh interpreter (``python3 bench/lifecycle_bench.py --worker ...``) so both sides pay the
 same process costs outside the timed region; the docker-py side runs without the CA bundle variables (see
 ENVIRONMENT.md pitfalls). Everything carries dind.session=bench and the parent removes what is left.
 """
@@ -150,10 +150,10 @@ def run(quick: bool) -> List[Row]:
     only = set(filter(None, os.environ.get("DIND_BENCH_ONLY", "").split(",")))
     try:
         if not only or "start" in only:
-            log("issue 4: TLS daemon start and teardown, dind.Dind vs the docker-py script ...")
+            log("TLS daemon start and teardown, dind.Dind vs the docker-py script ...")
             rows.extend(_start_vs_baseline(reps))
         if not only or "start4" in only:
-            log("issue 4: 4 daemons at once vs one ...")
+            log("4 daemons at once vs one ...")
             rows.extend(_four_at_once(reps))
     finally:
         gone = cleanup_engine()
@@ -166,7 +166,7 @@ def _attempt(what: str, args: List[str], failures: List[BaseException],
              env: Optional[Dict[str, str]] = None) -> Optional[Dict[str, Any]]:
     """One worker run; on failure logs it, adds it to ``failures``, removes what it left and returns None."""
     try:
-        return run_worker("issue4", args, env=env)
+        return run_worker("lifecycle_bench", args, env=env)
     except Exception as e:  # noqa: BLE001 - a failed repetition is reported, the others still count
         failures.append(e)
         log(f"  {what} FAILED: {e}")
@@ -192,14 +192,14 @@ def _start_vs_baseline(reps: int) -> List[Row]:
         log(f"  dind timings (first run): {d_res[0]['timings'][0]}")
     rows: List[Row] = []
     if not d_res or not p_res:
-        rows.append(failed_row(4, "time to verified TLS ping", "<= 0.4x baseline",
+        rows.append(failed_row("lifecycle", "time to verified TLS ping", "<= 0.4x baseline",
                                (failures or [RuntimeError("no result")])[0]))
         return rows
     dr, pr = median([r["ready"] for r in d_res]), median([r["ready"] for r in p_res])
     dt, pt = median([r["teardown"] for r in d_res]), median([r["teardown"] for r in p_res])
-    rows.append(Row(4, "time to verified TLS ping (median)", fmt(dr, "s", 2), fmt(pr, "s (docker-py)", 2), dr / pr,
+    rows.append(Row("lifecycle", "time to verified TLS ping (median)", fmt(dr, "s", 2), fmt(pr, "s (docker-py)", 2), dr / pr,
                     "<= 0.4x baseline", dr / pr <= 0.4))
-    rows.append(Row(4, "teardown (median)", fmt(dt, "s", 2), fmt(pt, "s (stop+rm -v)", 2), dt / pt,
+    rows.append(Row("lifecycle", "teardown (median)", fmt(dt, "s", 2), fmt(pt, "s (stop+rm -v)", 2), dt / pt,
                     "<= 0.5 s and <= 0.5x", dt <= 0.5 and dt / pt <= 0.5))
     return rows
 
@@ -221,7 +221,7 @@ def _four_at_once(reps: int) -> List[Row]:
             four_td.append(r4["teardown"])
     log(f"  one: {_stats(one)} s; four at once: {_stats(four)} s (teardown of four: {_stats(four_td)} s)")
     if not one or not four:
-        return [failed_row(4, "4 daemons at once vs one", "<= 2x one", (failures or [RuntimeError("no result")])[0])]
+        return [failed_row("lifecycle", "4 daemons at once vs one", "<= 2x one", (failures or [RuntimeError("no result")])[0])]
     o, f, c = median(one), median(four), median(one_cpu)
     cores = os.cpu_count() or 1
     # Four starts need 4c CPU-seconds however they overlap: on `cores` CPUs they cannot all be ready before
@@ -229,9 +229,9 @@ def _four_at_once(reps: int) -> List[Row]:
     floor = 4 * c / cores / o
     log(f"  one start uses {c:.2f} CPU-s of the whole machine in {o:.2f} s; four at once on {cores} cores cannot "
         f"finish before {4 * c / cores:.2f} s = {floor:.2f}x one")
-    return [Row(4, "4 daemons at once, all ready vs one", fmt(f, "s", 2), fmt(o, "s (one)", 2), f / o, "<= 2x one",
+    return [Row("lifecycle", "4 daemons at once, all ready vs one", fmt(f, "s", 2), fmt(o, "s (one)", 2), f / o, "<= 2x one",
                 f / o <= 2),
-            Row(4, f"  CPU floor for 4 at once on {cores} cores (info)", fmt(4 * c / cores, "s", 2),
+            Row("lifecycle", f"  CPU floor for 4 at once on {cores} cores (info)", fmt(4 * c / cores, "s", 2),
                 fmt(c, "CPU-s per start", 2), floor, "- (4 x CPU / cores)", None)]
 
 
@@ -243,6 +243,6 @@ if __name__ == "__main__":
         elif kind == "dind":
             emit(dind_worker(int(sys.argv[3])))
         else:
-            raise SystemExit(f"issue4.py: unknown worker {kind!r}")
+            raise SystemExit(f"lifecycle_bench.py: unknown worker {kind!r}")
     else:
         raise SystemExit("run the benchmarks through bench/run.sh")
