@@ -270,11 +270,16 @@ DIND_BINDINGS(daemon) {
       "The daemons recorded in this user's private dind directories on this machine.");
   m.def("session_id", &dind::session_id);
   // The labels dind puts on what it makes (cpp/include/dind/session.hpp): one list, for Python too.
-  for (const auto& [name, value] :
-       {std::pair{"LABEL_SESSION", dind::kLabelSession}, {"LABEL_OWNER_PID", dind::kLabelOwnerPid},
-        {"LABEL_OWNER_START", dind::kLabelOwnerStart}, {"LABEL_OWNER_HOST", dind::kLabelOwnerHost},
-        {"LABEL_OWNER_CONTAINER", dind::kLabelOwnerContainer}, {"LABEL_CREATED", dind::kLabelCreated},
-        {"LABEL_NAME", dind::kLabelName}, {"LABEL_CERT_PATH", dind::kLabelCertPath}, {"LABEL_TLS", dind::kLabelTls},
-        {"LABEL_DIR", dind::kLabelDir}, {"LABEL_REACH", dind::kLabelReach}})
+  for (const auto& [name, value] : {std::pair{"LABEL_SESSION", dind::kLabelSession},
+                                    {"LABEL_OWNER_PID", dind::kLabelOwnerPid},
+                                    {"LABEL_OWNER_START", dind::kLabelOwnerStart},
+                                    {"LABEL_OWNER_HOST", dind::kLabelOwnerHost},
+                                    {"LABEL_OWNER_CONTAINER", dind::kLabelOwnerContainer},
+                                    {"LABEL_CREATED", dind::kLabelCreated},
+                                    {"LABEL_NAME", dind::kLabelName},
+                                    {"LABEL_CERT_PATH", dind::kLabelCertPath},
+                                    {"LABEL_TLS", dind::kLabelTls},
+                                    {"LABEL_DIR", dind::kLabelDir},
+                                    {"LABEL_REACH", dind::kLabelReach}})
     m.attr(name) = value;
 }
