@@ -51,12 +51,4 @@ class Archive {
   Client client_;
 };
 
-namespace detail {
-// Percent-encodes a path segment (a container id or an image reference), keeping the characters of image
-// references ("/", ":", "@") that the engine's routes take as they are.
-std::string encode_segment(std::string_view s);
-// Rethrows an ApiError with `doing` in front of the engine's message (same class and status).
-[[noreturn]] void rethrow_with(const ApiError& e, const std::string& doing);
-}  // namespace detail
-
 }  // namespace dind

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -11,30 +10,6 @@
 #include "dind/errors.hpp"
 
 namespace dind {
-
-namespace detail {
-
-std::string encode_segment(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/' || c == ':' || c == '@') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
-void rethrow_with(const ApiError& e, const std::string& doing) {
-  throw_api_error(e.status(), doing + ": " + e.message(), e.method(), e.path(), e.host());
-}
-
-}  // namespace detail
 
 // ---- bodies --------------------------------------------------------------------------------------------------------
 
@@ -124,6 +99,13 @@ BodySource body_from_tar(TarWriter tar) {
 
 // ---- archive endpoints ---------------------------------------------------------------------------------------------
 
+namespace {
+// "/containers/{id}{tail}". The id keeps "/", ":" and "@" unencoded, as these endpoints always sent it.
+std::string container_path(const std::string& id, const char* tail) {
+  return "/containers/" + http::url_encode(id, http::kImageReferenceChars) + tail;
+}
+}  // namespace
+
 bool Archive::put(const std::string& id, const std::string& path, BodySource tar, bool no_overwrite_dir_non_dir,
                   bool copy_uid_gid) {
   Query q{{"path", path}};
@@ -131,13 +113,13 @@ bool Archive::put(const std::string& id, const std::string& path, BodySource tar
   if (copy_uid_gid) q.emplace_back("copyUIDGID", "1");
   const std::string doing = "put_archive into " + path + " of container " + id;
   try {
-    auto reader = client_.upload("PUT", "/containers/" + detail::encode_segment(id) + "/archive", q, std::move(tar),
-                                 "application/x-tar", {{"Accept-Encoding", "identity"}});
+    auto reader = client_.upload("PUT", container_path(id, "/archive"), q, std::move(tar), "application/x-tar",
+                                 {{"Accept-Encoding", "identity"}});
     const int status = reader.status();
     reader.drain();
     return status == 200;
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, doing);
+  } catch (const ApiError&) {
+    rethrow_doing(doing);
   }
 }
 
@@ -145,10 +127,10 @@ ArchiveDownload Archive::get(const std::string& id, const std::string& path) {
   const std::string doing = "get_archive of " + path + " in container " + id;
   ArchiveDownload d;
   try {
-    d.body = client_.stream("GET", "/containers/" + detail::encode_segment(id) + "/archive", {{"path", path}},
-                            std::nullopt, {{"Accept-Encoding", "identity"}});
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, doing);
+    d.body = client_.stream("GET", container_path(id, "/archive"), {{"path", path}}, std::nullopt,
+                            {{"Accept-Encoding", "identity"}});
+  } catch (const ApiError&) {
+    rethrow_doing(doing);
   }
   if (const std::string* h = d.body.header("X-Docker-Container-Path-Stat")) {
     d.stat = decode_path_stat(*h);
@@ -157,7 +139,7 @@ ArchiveDownload Archive::get(const std::string& id, const std::string& path) {
 }
 
 PathStat Archive::stat(const std::string& id, const std::string& path) {
-  const std::string p = "/containers/" + detail::encode_segment(id) + "/archive";
+  const std::string p = container_path(id, "/archive");
   Response r;
   try {
     r = client_.request("HEAD", p, {{"path", path}});
@@ -166,7 +148,7 @@ PathStat Archive::stat(const std::string& id, const std::string& path) {
     if (e.status() == 404)
       throw_api_error(404, "stat of " + path + " in container " + id + ": no such container or path", e.method(),
                       e.path(), e.host());
-    detail::rethrow_with(e, "stat of " + path + " in container " + id);
+    rethrow_doing("stat of " + path + " in container " + id);
   }
   const std::string* h = r.header("X-Docker-Container-Path-Stat");
   if (!h)
@@ -177,10 +159,9 @@ PathStat Archive::stat(const std::string& id, const std::string& path) {
 
 BodyReader Archive::export_container(const std::string& id) {
   try {
-    return client_.stream("GET", "/containers/" + detail::encode_segment(id) + "/export", {}, std::nullopt,
-                          {{"Accept-Encoding", "identity"}});
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, "export of container " + id);
+    return client_.stream("GET", container_path(id, "/export"), {}, std::nullopt, {{"Accept-Encoding", "identity"}});
+  } catch (const ApiError&) {
+    rethrow_doing("export of container " + id);
   }
 }
 

@@ -15,7 +15,7 @@ const char* flag(bool b) {
 }
 
 std::string image_path(const std::string& name, const char* suffix) {
-  return "/images/" + detail::encode_segment(name) + suffix;
+  return "/images/" + http::url_encode(name, http::kImageReferenceChars) + suffix;
 }
 
 std::string json_of(const std::map<std::string, std::string>& m) {
@@ -92,16 +92,16 @@ nlohmann::json Images::list(bool all, const nlohmann::json& filters) {
 nlohmann::json Images::inspect(const std::string& name) {
   try {
     return nlohmann::json::parse(client_.request("GET", image_path(name, "/json")).body);
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, "inspect of image " + name);
+  } catch (const ApiError&) {
+    rethrow_doing("inspect of image " + name);
   }
 }
 
 nlohmann::json Images::history(const std::string& name) {
   try {
     return nlohmann::json::parse(client_.request("GET", image_path(name, "/history")).body);
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, "history of image " + name);
+  } catch (const ApiError&) {
+    rethrow_doing("history of image " + name);
   }
 }
 
@@ -120,8 +120,8 @@ ProgressStream Images::pull(const std::string& name, const std::string& tag, con
   try {
     return ProgressStream(client_.stream("POST", "/images/create", q, std::nullopt, h),
                           "pull of " + ref + " from " + client_.host());
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, "pull of " + ref);
+  } catch (const ApiError&) {
+    rethrow_doing("pull of " + ref);
   }
 }
 
@@ -135,8 +135,8 @@ ProgressStream Images::push(const std::string& name, const std::string& tag,
   try {
     return ProgressStream(client_.stream("POST", image_path(name, "/push"), q, std::nullopt, h),
                           "push of " + ref + " to its registry via " + client_.host());
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, "push of " + ref);
+  } catch (const ApiError&) {
+    rethrow_doing("push of " + ref);
   }
 }
 
@@ -146,8 +146,8 @@ bool Images::tag(const std::string& name, const std::string& repository, const s
   if (force) q.emplace_back("force", "1");
   try {
     return client_.request("POST", image_path(name, "/tag"), q).status == 201;
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, "tag of image " + name + " as " + repository + (tag.empty() ? "" : ":" + tag));
+  } catch (const ApiError&) {
+    rethrow_doing("tag of image " + name + " as " + repository + (tag.empty() ? "" : ":" + tag));
   }
 }
 
@@ -158,8 +158,8 @@ nlohmann::json Images::remove(const std::string& name, bool force, bool noprune)
   try {
     auto r = client_.request("DELETE", image_path(name, ""), q);
     return r.body.empty() ? nlohmann::json::array() : nlohmann::json::parse(r.body);
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, "remove of image " + name);
+  } catch (const ApiError&) {
+    rethrow_doing("remove of image " + name);
   }
 }
 
@@ -174,16 +174,16 @@ ProgressStream Images::load(BodySource tar, bool quiet) {
   try {
     return ProgressStream(client_.upload("POST", "/images/load", q, std::move(tar), "application/x-tar"),
                           "image load into " + client_.host());
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, "image load");
+  } catch (const ApiError&) {
+    rethrow_doing("image load");
   }
 }
 
 ProgressStream Images::load(const std::filesystem::path& tar_file, bool quiet) {
   try {
     return load(body_from_file(tar_file), quiet);
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, "load of " + tar_file.string());
+  } catch (const ApiError&) {
+    rethrow_doing("load of " + tar_file.string());
   }
 }
 
@@ -213,8 +213,8 @@ BodyReader Images::save(const std::vector<std::string>& names) {
   }
   try {
     return client_.stream("GET", "/images/get", q, std::nullopt, {{"Accept-Encoding", "identity"}});
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, "save of " + all);
+  } catch (const ApiError&) {
+    rethrow_doing("save of " + all);
   }
 }
 
@@ -231,8 +231,8 @@ ProgressStream Images::import_image(BodySource tar, const std::string& repositor
   try {
     return ProgressStream(client_.upload("POST", "/images/create", q, std::move(tar), "application/x-tar"),
                           what + " into " + client_.host());
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, what);
+  } catch (const ApiError&) {
+    rethrow_doing(what);
   }
 }
 
@@ -280,8 +280,8 @@ ProgressStream Images::build_stream(std::optional<BodySource> context, const Bui
     BodyReader r = context ? client_.upload("POST", "/build", q, std::move(*context), "application/x-tar", h)
                            : client_.stream("POST", "/build", q, std::nullopt, h);
     return ProgressStream(std::move(r), what + " on " + client_.host());
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, what);
+  } catch (const ApiError&) {
+    rethrow_doing(what);
   }
 }
 
@@ -309,8 +309,8 @@ std::string Images::commit(const std::string& container, const CommitOptions& o)
     auto r =
         client_.request("POST", "/commit", q, Body::json(o.config.is_object() ? o.config : nlohmann::json::object()));
     return nlohmann::json::parse(r.body).at("Id").get<std::string>();
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, "commit of container " + container);
+  } catch (const ApiError&) {
+    rethrow_doing("commit of container " + container);
   }
 }
 
