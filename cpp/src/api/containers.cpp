@@ -3,6 +3,7 @@
 #include <chrono>
 #include <utility>
 
+#include "api/request_json.hpp"
 #include "dind/demux.hpp"
 #include "dind/errors.hpp"
 #include "dind/filters.hpp"
@@ -26,15 +27,6 @@ const char* flag(bool b) {
 void add_filters(Query& q, const json& filters) {
   if (filters.is_null() || (filters.is_object() && filters.empty())) return;
   q.emplace_back("filters", encode_filters(filters));
-}
-
-json parse_body(const Response& r, const Client& c, std::string_view method, const std::string& path) {
-  try {
-    return r.body.empty() ? json() : json::parse(r.body);
-  } catch (const json::exception& e) {
-    throw StreamError(std::string(method) + " " + path + " on " + c.host() + ": the engine's answer is not JSON (" +
-                      e.what() + ")");
-  }
 }
 
 // Seconds a stop/restart may take on the engine's side when no `t` is given: the container's StopTimeout, else 10.
@@ -61,24 +53,21 @@ json Containers::list(bool all, const json& filters, int limit, bool size) {
   if (limit >= 0) q.emplace_back("limit", std::to_string(limit));
   if (size) q.emplace_back("size", "1");
   add_filters(q, filters);
-  const std::string path = "/containers/json";
-  return parse_body(client_.request("GET", path, q), client_, "GET", path);
+  return detail::request_json(client_, "GET", "/containers/json", q);
 }
 
 json Containers::inspect(const std::string& id, bool size) {
   Query q;
   if (size) q.emplace_back("size", "1");
-  const std::string path = container_path(id, "/json");
-  return parse_body(client_.request("GET", path, q), client_, "GET", path);
+  return detail::request_json(client_, "GET", container_path(id, "/json"), q);
 }
 
 json Containers::create(const json& config, const std::string& name, const std::string& platform) {
   Query q;
   if (!name.empty()) q.emplace_back("name", name);
   if (!platform.empty()) q.emplace_back("platform", platform);
-  const std::string path = "/containers/create";
-  return parse_body(client_.request("POST", path, q, Body::json(config.is_null() ? json::object() : config)), client_,
-                    "POST", path);
+  return detail::request_json(client_, "POST", "/containers/create", q,
+                              Body::json(config.is_null() ? json::object() : config));
 }
 
 bool Containers::start(const std::string& id) {
@@ -158,8 +147,7 @@ json Containers::wait(const std::string& id, const std::string& condition) {
 json Containers::top(const std::string& id, const std::string& ps_args) {
   Query q;
   if (!ps_args.empty()) q.emplace_back("ps_args", ps_args);
-  const std::string path = container_path(id, "/top");
-  return parse_body(client_.request("GET", path, q), client_, "GET", path);
+  return detail::request_json(client_, "GET", container_path(id, "/top"), q);
 }
 
 json Containers::stats(const std::string& id, bool one_shot) {
@@ -169,7 +157,7 @@ json Containers::stats(const std::string& id, bool one_shot) {
   // Without one-shot the engine takes a second sample (~1-2 s) before answering: allow that on top of the client's
   // timeout, so a short client timeout doesn't cut it.
   const auto limit = client_.config().timeout + std::chrono::seconds(one_shot ? 0 : 5);
-  return parse_body(client_.request("GET", path, q, std::nullopt, {}, limit), client_, "GET", path);
+  return json::parse(client_.request("GET", path, q, std::nullopt, {}, limit).body);  // until the next commit
 }
 
 void Containers::rename(const std::string& id, const std::string& name) {
@@ -177,16 +165,14 @@ void Containers::rename(const std::string& id, const std::string& name) {
 }
 
 json Containers::update(const std::string& id, const json& config) {
-  const std::string path = container_path(id, "/update");
-  return parse_body(client_.request("POST", path, {}, Body::json(config.is_null() ? json::object() : config)), client_,
-                    "POST", path);
+  return detail::request_json(client_, "POST", container_path(id, "/update"), {},
+                              Body::json(config.is_null() ? json::object() : config));
 }
 
 json Containers::prune(const json& filters) {
   Query q;
   add_filters(q, filters);
-  const std::string path = "/containers/prune";
-  return parse_body(client_.request("POST", path, q), client_, "POST", path);
+  return detail::request_json(client_, "POST", "/containers/prune", q);
 }
 
 Containers::Output Containers::logs_all(const std::string& id, const LogsOptions& o) {

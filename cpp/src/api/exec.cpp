@@ -2,15 +2,9 @@
 
 #include <thread>
 
-namespace dind {
+#include "api/request_json.hpp"
 
-namespace {
-nlohmann::json parse_json(const std::string& body, const std::string& what) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_discarded()) throw Error(what + " returned invalid JSON: " + body.substr(0, 200));
-  return j;
-}
-}  // namespace
+namespace dind {
 
 nlohmann::json ExecConfig::to_json() const {
   nlohmann::json j = {{"AttachStdin", attach_stdin},   {"AttachStdout", attach_stdout},
@@ -27,16 +21,14 @@ std::string Exec::create(std::string_view container, const ExecConfig& config) {
   if (config.cmd.empty())
     throw Error("exec in container " + std::string(container) + " on " + client_.host() + ": empty command");
   const std::string path = "/containers/" + http::url_encode(container) + "/exec";
-  auto r = client_.request("POST", path, {}, Body::json(config.to_json()));
-  auto j = parse_json(r.body, "POST " + path + " on " + client_.host());
-  if (!j.contains("Id") || !j["Id"].is_string())
-    throw Error("POST " + path + " on " + client_.host() + " returned no exec Id: " + r.body.substr(0, 200));
+  const nlohmann::json j = detail::request_json(client_, "POST", path, {}, Body::json(config.to_json()));
+  if (!j.is_object() || !j.contains("Id") || !j["Id"].is_string())
+    throw Error("POST " + path + " on " + client_.host() + " returned no exec Id: " + j.dump().substr(0, 200));
   return j["Id"].get<std::string>();
 }
 
 nlohmann::json Exec::inspect(std::string_view exec_id) {
-  const std::string path = "/exec/" + http::url_encode(exec_id) + "/json";
-  return parse_json(client_.request("GET", path).body, "GET " + path + " on " + client_.host());
+  return detail::request_json(client_, "GET", "/exec/" + http::url_encode(exec_id) + "/json");
 }
 
 std::optional<std::int64_t> Exec::exit_code(std::string_view exec_id, Clock::duration wait) {

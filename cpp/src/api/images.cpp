@@ -1,5 +1,6 @@
 #include "dind/images.hpp"
 
+#include "api/request_json.hpp"
 #include "dind/base64.hpp"
 #include "dind/errors.hpp"
 #include "dind/filters.hpp"
@@ -86,12 +87,12 @@ nlohmann::json Images::list(bool all, const nlohmann::json& filters) {
   Query q;
   if (all) q.emplace_back("all", "1");
   if (std::string f = encode_filters(filters); !f.empty()) q.emplace_back("filters", std::move(f));
-  return nlohmann::json::parse(client_.request("GET", "/images/json", q).body);
+  return detail::request_json(client_, "GET", "/images/json", q);
 }
 
 nlohmann::json Images::inspect(const std::string& name) {
   try {
-    return nlohmann::json::parse(client_.request("GET", image_path(name, "/json")).body);
+    return detail::request_json(client_, "GET", image_path(name, "/json"));
   } catch (const ApiError&) {
     rethrow_doing("inspect of image " + name);
   }
@@ -99,7 +100,7 @@ nlohmann::json Images::inspect(const std::string& name) {
 
 nlohmann::json Images::history(const std::string& name) {
   try {
-    return nlohmann::json::parse(client_.request("GET", image_path(name, "/history")).body);
+    return detail::request_json(client_, "GET", image_path(name, "/history"));
   } catch (const ApiError&) {
     rethrow_doing("history of image " + name);
   }
@@ -156,8 +157,7 @@ nlohmann::json Images::remove(const std::string& name, bool force, bool noprune)
   if (force) q.emplace_back("force", "1");
   if (noprune) q.emplace_back("noprune", "1");
   try {
-    auto r = client_.request("DELETE", image_path(name, ""), q);
-    return r.body.empty() ? nlohmann::json::array() : nlohmann::json::parse(r.body);
+    return detail::request_json(client_, "DELETE", image_path(name, ""), q, std::nullopt, nlohmann::json::array());
   } catch (const ApiError&) {
     rethrow_doing("remove of image " + name);
   }
@@ -166,7 +166,7 @@ nlohmann::json Images::remove(const std::string& name, bool force, bool noprune)
 nlohmann::json Images::prune(const nlohmann::json& filters) {
   Query q;
   if (std::string f = encode_filters(filters); !f.empty()) q.emplace_back("filters", std::move(f));
-  return nlohmann::json::parse(client_.request("POST", "/images/prune", q).body);
+  return detail::request_json(client_, "POST", "/images/prune", q);
 }
 
 ProgressStream Images::load(BodySource tar, bool quiet) {
@@ -306,9 +306,8 @@ std::string Images::commit(const std::string& container, const CommitOptions& o)
   if (!o.author.empty()) q.emplace_back("author", o.author);
   for (const auto& c : o.changes) q.emplace_back("changes", c);
   try {
-    auto r =
-        client_.request("POST", "/commit", q, Body::json(o.config.is_object() ? o.config : nlohmann::json::object()));
-    return nlohmann::json::parse(r.body).at("Id").get<std::string>();
+    const Body body = Body::json(o.config.is_object() ? o.config : nlohmann::json::object());
+    return detail::request_json(client_, "POST", "/commit", q, body).at("Id").get<std::string>();
   } catch (const ApiError&) {
     rethrow_doing("commit of container " + container);
   }

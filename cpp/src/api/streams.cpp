@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "api/request_json.hpp"
 #include "dind/jsonlines.hpp"
 
 namespace dind {
@@ -93,10 +94,9 @@ bool JsonStream::next(nlohmann::json& value) {
 // ---- ContainerStreams ---------------------------------------------------------------------------------------
 
 bool ContainerStreams::tty(std::string_view id) {
-  auto r = client_.request("GET", container_path(id, "/json"));
-  auto j = nlohmann::json::parse(r.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    throw Error("GET /containers/" + std::string(id) + "/json on " + client_.host() + " returned invalid JSON");
+  const nlohmann::json j = detail::request_json(client_, "GET", container_path(id, "/json"));
+  if (!j.is_object())
+    throw Error("GET /containers/" + std::string(id) + "/json on " + client_.host() + " returned no container");
   const auto cfg = j.find("Config");
   if (cfg == j.end() || !cfg->is_object()) return false;
   const auto t = cfg->find("Tty");
