@@ -325,11 +325,12 @@ class Progress {
   ~Progress() { s_.close(); }
 
   pyb::object next() {
-    std::optional<nlohmann::json> j;
-    worker_.run([&] { j = s_.next(); }, [this] { s_.close(); });
-    if (!j) throw pyb::stop_iteration();
-    if (decode_) return to_python(*j);
-    std::string line = j->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    nlohmann::json j;
+    bool got = false;
+    worker_.run([&] { got = s_.next(j); }, [this] { s_.close(); });
+    if (!got) throw pyb::stop_iteration();
+    if (decode_) return to_python(j);
+    std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     return pyb::bytes(line.data(), line.size());
   }
   // Every remaining message, as dicts.

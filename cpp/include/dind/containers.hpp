@@ -77,7 +77,8 @@ class Containers {
   PendingWait begin_wait(const std::string& id, const std::string& condition = {});
   // GET /containers/{id}/top?ps_args= → {"Titles": [...], "Processes": [[...]]}.
   nlohmann::json top(const std::string& id, const std::string& ps_args = {});
-  // GET /containers/{id}/stats?stream=0: one sample. one_shot skips the engine's wait for a second sample.
+  // GET /containers/{id}/stats?stream=0: one sample (ContainerStreams::stats_once, bounded by the client's timeout
+  // plus the engine's wait for a second sample). one_shot skips that wait.
   nlohmann::json stats(const std::string& id, bool one_shot = false);
   // POST /containers/{id}/rename?name=.
   void rename(const std::string& id, const std::string& name);

@@ -8,6 +8,7 @@
 #include "dind/errors.hpp"
 #include "dind/filters.hpp"
 #include "dind/http.hpp"
+#include "dind/streams.hpp"
 
 namespace dind {
 namespace {
@@ -151,13 +152,10 @@ json Containers::top(const std::string& id, const std::string& ps_args) {
 }
 
 json Containers::stats(const std::string& id, bool one_shot) {
-  Query q{{"stream", "0"}};
-  if (one_shot) q.emplace_back("one-shot", "1");
-  const std::string path = container_path(id, "/stats");
   // Without one-shot the engine takes a second sample (~1-2 s) before answering: allow that on top of the client's
   // timeout, so a short client timeout doesn't cut it.
   const auto limit = client_.config().timeout + std::chrono::seconds(one_shot ? 0 : 5);
-  return json::parse(client_.request("GET", path, q, std::nullopt, {}, limit).body);  // until the next commit
+  return ContainerStreams(client_).stats_once(id, one_shot, limit);
 }
 
 void Containers::rename(const std::string& id, const std::string& name) {

@@ -9,8 +9,6 @@ namespace dind {
 
 namespace {
 
-constexpr std::size_t kReadPiece = std::size_t{64} << 10;
-
 const char* flag(bool b) {
   return b ? "1" : "0";
 }
@@ -39,48 +37,6 @@ std::pair<std::string, std::string> parse_repository_tag(const std::string& name
   return {name, ""};
 }
 
-// ---- ProgressStream ------------------------------------------------------------------------------------------------
-
-ProgressStream::ProgressStream(BodyReader body, std::string context)
-    : body_(std::move(body)), context_(std::move(context)), decoder_([&] {
-        JsonLinesOptions o;
-        o.raise_on_error = false;  // checked in next(), so that raise_on_error(false) can keep error lines
-        o.context = context_;
-        return o;
-      }()) {}
-
-std::optional<nlohmann::json> ProgressStream::next() {
-  auto sink = [this](nlohmann::json&& j) { pending_.push_back(std::move(j)); };
-  while (pending_.empty() && !eof_) {
-    if (buf_.empty()) buf_.resize(kReadPiece);
-    const std::size_t n = body_.read_some(buf_.data(), buf_.size());
-    if (n == 0) {
-      eof_ = true;
-      decoder_.finish(sink);
-    } else {
-      decoder_.feed(buf_.data(), n, sink);
-    }
-  }
-  if (pending_.empty()) return std::nullopt;
-  nlohmann::json j = std::move(pending_.front());
-  pending_.pop_front();
-  if (raise_) {
-    if (std::string message = json_stream_error(j); !message.empty()) {
-      body_.close();  // the operation failed: the rest of the stream (if any) is of no use
-      eof_ = true;
-      pending_.clear();
-      throw StreamError(context_ + " failed: " + message);
-    }
-  }
-  return j;
-}
-
-std::vector<nlohmann::json> ProgressStream::read_all() {
-  std::vector<nlohmann::json> out;
-  while (auto j = next()) out.push_back(std::move(*j));
-  return out;
-}
-
 // ---- Images --------------------------------------------------------------------------------------------------------
 
 nlohmann::json Images::list(bool all, const nlohmann::json& filters) {
@@ -106,8 +62,8 @@ nlohmann::json Images::history(const std::string& name) {
   }
 }
 
-ProgressStream Images::pull(const std::string& name, const std::string& tag, const std::optional<nlohmann::json>& auth,
-                            const std::string& platform, bool all_tags) {
+JsonStream Images::pull(const std::string& name, const std::string& tag, const std::optional<nlohmann::json>& auth,
+                        const std::string& platform, bool all_tags) {
   auto [repo, parsed_tag] = parse_repository_tag(name);
   std::string t = tag.empty() ? parsed_tag : tag;
   // Without a tag the engine pulls every tag of the repository: only on request.
@@ -119,23 +75,22 @@ ProgressStream Images::pull(const std::string& name, const std::string& tag, con
   Headers h;
   if (auth) h.emplace_back("X-Registry-Auth", encode_registry_auth(*auth));
   try {
-    return ProgressStream(client_.stream("POST", "/images/create", q, std::nullopt, h),
-                          "pull of " + ref + " from " + client_.host());
+    return JsonStream(client_.stream("POST", "/images/create", q, std::nullopt, h),
+                      "pull of " + ref + " from " + client_.host());
   } catch (const ApiError&) {
     rethrow_doing("pull of " + ref);
   }
 }
 
-ProgressStream Images::push(const std::string& name, const std::string& tag,
-                            const std::optional<nlohmann::json>& auth) {
+JsonStream Images::push(const std::string& name, const std::string& tag, const std::optional<nlohmann::json>& auth) {
   Query q;
   if (!tag.empty()) q.emplace_back("tag", tag);
   const std::string ref = tag.empty() ? name : name + ":" + tag;
   // The engine wants the header even without credentials (an empty config, as the docker CLI sends).
   Headers h{{"X-Registry-Auth", encode_registry_auth(auth ? *auth : nlohmann::json::object())}};
   try {
-    return ProgressStream(client_.stream("POST", image_path(name, "/push"), q, std::nullopt, h),
-                          "push of " + ref + " to its registry via " + client_.host());
+    return JsonStream(client_.stream("POST", image_path(name, "/push"), q, std::nullopt, h),
+                      "push of " + ref + " to its registry via " + client_.host());
   } catch (const ApiError&) {
     rethrow_doing("push of " + ref);
   }
@@ -169,17 +124,17 @@ nlohmann::json Images::prune(const nlohmann::json& filters) {
   return detail::request_json(client_, "POST", "/images/prune", q);
 }
 
-ProgressStream Images::load(BodySource tar, bool quiet) {
+JsonStream Images::load(BodySource tar, bool quiet) {
   Query q{{"quiet", flag(quiet)}};
   try {
-    return ProgressStream(client_.upload("POST", "/images/load", q, std::move(tar), "application/x-tar"),
-                          "image load into " + client_.host());
+    return JsonStream(client_.upload("POST", "/images/load", q, std::move(tar), "application/x-tar"),
+                      "image load into " + client_.host());
   } catch (const ApiError&) {
     rethrow_doing("image load");
   }
 }
 
-ProgressStream Images::load(const std::filesystem::path& tar_file, bool quiet) {
+JsonStream Images::load(const std::filesystem::path& tar_file, bool quiet) {
   try {
     return load(body_from_file(tar_file), quiet);
   } catch (const ApiError&) {
@@ -218,9 +173,9 @@ BodyReader Images::save(const std::vector<std::string>& names) {
   }
 }
 
-ProgressStream Images::import_image(BodySource tar, const std::string& repository, const std::string& tag,
-                                    const std::vector<std::string>& changes, const std::string& message,
-                                    const std::string& platform) {
+JsonStream Images::import_image(BodySource tar, const std::string& repository, const std::string& tag,
+                                const std::vector<std::string>& changes, const std::string& message,
+                                const std::string& platform) {
   Query q{{"fromSrc", "-"}};
   if (!repository.empty()) q.emplace_back("repo", repository);
   if (!tag.empty()) q.emplace_back("tag", tag);
@@ -229,26 +184,26 @@ ProgressStream Images::import_image(BodySource tar, const std::string& repositor
   for (const auto& c : changes) q.emplace_back("changes", c);
   const std::string what = "import" + (repository.empty() ? std::string() : " of " + repository);
   try {
-    return ProgressStream(client_.upload("POST", "/images/create", q, std::move(tar), "application/x-tar"),
-                          what + " into " + client_.host());
+    return JsonStream(client_.upload("POST", "/images/create", q, std::move(tar), "application/x-tar"),
+                      what + " into " + client_.host());
   } catch (const ApiError&) {
     rethrow_doing(what);
   }
 }
 
-ProgressStream Images::build(BodySource context, const BuildOptions& options) {
+JsonStream Images::build(BodySource context, const BuildOptions& options) {
   if (!context) return build_stream(std::nullopt, options);  // a remote context
   return build_stream(std::move(context), options);
 }
 
-ProgressStream Images::build(const std::filesystem::path& dir, const BuildOptions& options) {
+JsonStream Images::build(const std::filesystem::path& dir, const BuildOptions& options) {
   if (!std::filesystem::is_directory(dir))
     throw Error("build on " + client_.host() + ": the context " + dir.string() + " is not a directory");
   return build_stream(body_from_tar(build_context(dir, options.dockerfile.empty() ? "Dockerfile" : options.dockerfile)),
                       options);
 }
 
-ProgressStream Images::build_stream(std::optional<BodySource> context, const BuildOptions& o) {
+JsonStream Images::build_stream(std::optional<BodySource> context, const BuildOptions& o) {
   Query q;
   if (!o.tag.empty()) q.emplace_back("t", o.tag);
   for (const auto& t : o.extra_tags) q.emplace_back("t", t);
@@ -279,7 +234,7 @@ ProgressStream Images::build_stream(std::optional<BodySource> context, const Bui
   try {
     BodyReader r = context ? client_.upload("POST", "/build", q, std::move(*context), "application/x-tar", h)
                            : client_.stream("POST", "/build", q, std::nullopt, h);
-    return ProgressStream(std::move(r), what + " on " + client_.host());
+    return JsonStream(std::move(r), what + " on " + client_.host());
   } catch (const ApiError&) {
     rethrow_doing(what);
   }
