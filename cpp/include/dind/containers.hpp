@@ -2,33 +2,18 @@
 // archive live elsewhere). JSON in and out, as the Engine API gives it.
 #pragma once
 
-#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
 #include "dind/client.hpp"
+#include "dind/streams.hpp"
 
 namespace dind {
 
 class Containers {
  public:
   // What logs_all() collects.
-  struct LogsOptions {
-    bool stdout_ = true;
-    bool stderr_ = true;
-    bool timestamps = false;
-    std::string tail;                   // "all" or a line count; empty: the engine's default (all)
-    std::optional<std::int64_t> since;  // unix seconds
-    std::optional<std::int64_t> until;  // unix seconds
-    // Keep reading until the container stops (no total timeout then).
-    bool follow = false;
-    // true: stdout and stderr into their own strings; false: everything into `out`, in the order it came.
-    bool demux = true;
-    // The container's Config.Tty (raw, unframed output); unset: asked with an inspect first.
-    std::optional<bool> tty;
-  };
-
   struct Output {
     std::string out;
     std::string err;
@@ -86,9 +71,10 @@ class Containers {
   nlohmann::json update(const std::string& id, const nlohmann::json& config);
   // POST /containers/prune → {"ContainersDeleted": [...], "SpaceReclaimed": n}.
   nlohmann::json prune(const nlohmann::json& filters = nullptr);
-  // GET /containers/{id}/logs read to its end and demultiplexed (no total timeout: the output may be large).
-  Output logs_all(const std::string& id, const LogsOptions& options);
-  Output logs_all(const std::string& id) { return logs_all(id, LogsOptions{}); }
+  // The logs of ContainerStreams::logs() (dind/streams.hpp) read to their end, with no total timeout (the output may
+  // be large): stdout and stderr into their own strings, or with demux=false everything into `out`, in the order it
+  // came.
+  Output logs_all(const std::string& id, const LogsOptions& options = {}, bool demux = true);
 
   const Client& client() const noexcept { return client_; }
 

@@ -1,10 +1,10 @@
 #include "dind/containers.hpp"
 
 #include <chrono>
+#include <tuple>
 #include <utility>
 
 #include "api/request_json.hpp"
-#include "dind/demux.hpp"
 #include "dind/errors.hpp"
 #include "dind/filters.hpp"
 #include "dind/http.hpp"
@@ -173,42 +173,14 @@ json Containers::prune(const json& filters) {
   return detail::request_json(client_, "POST", "/containers/prune", q);
 }
 
-Containers::Output Containers::logs_all(const std::string& id, const LogsOptions& o) {
-  bool tty = false;
-  if (o.tty) {
-    tty = *o.tty;
-  } else {
-    const json info = inspect(id);
-    tty = info.value("/Config/Tty"_json_pointer, false);
-  }
-  Query q{{"stdout", flag(o.stdout_)}, {"stderr", flag(o.stderr_)}};
-  if (o.timestamps) q.emplace_back("timestamps", "1");
-  if (o.follow) q.emplace_back("follow", "1");
-  if (!o.tail.empty()) q.emplace_back("tail", o.tail);
-  if (o.since) q.emplace_back("since", std::to_string(*o.since));
-  if (o.until) q.emplace_back("until", std::to_string(*o.until));
-  const std::string path = container_path(id, "/logs");
-  BodyReader reader = client_.stream("GET", path, q);
-
+Containers::Output Containers::logs_all(const std::string& id, const LogsOptions& options, bool demux) {
+  FrameReader logs = ContainerStreams(client_).logs(id, options);
   Output result;
-  auto sink = [&](StdStream s, std::string_view payload) {
-    (o.demux && s == StdStream::err ? result.err : result.out).append(payload);
-  };
-  DemuxOptions dopt;
-  dopt.context = "logs of container " + id + " on " + client_.host();
-  Demuxer demux(std::move(dopt));
-  RawPassthrough raw;
-  std::string buf(64 * 1024, '\0');
-  for (;;) {
-    const std::size_t n = reader.read_some(buf.data(), buf.size());
-    if (n == 0) break;
-    if (tty) {
-      raw.feed(buf.data(), n, sink);
-    } else {
-      demux.feed(buf.data(), n, sink);
-    }
+  if (demux) {
+    std::tie(result.out, result.err) = logs.read_all_split();
+  } else {
+    result.out = logs.read_all();
   }
-  if (!tty) demux.finish();
   return result;
 }
 
