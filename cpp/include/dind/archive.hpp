@@ -9,6 +9,7 @@
 
 #include "dind/client.hpp"
 #include "dind/http.hpp"
+#include "dind/path_stat.hpp"
 #include "dind/tar.hpp"
 
 namespace dind {

@@ -2,6 +2,7 @@
 
 #include "api/request_json.hpp"
 #include "dind/base64.hpp"
+#include "dind/build_context.hpp"
 #include "dind/errors.hpp"
 #include "dind/filters.hpp"
 

@@ -1,9 +1,10 @@
 // .dockerignore semantics of docker's Go client (moby/patternmatcher and its ignorefile reader), so a context sent by
 // dind holds exactly what `docker build` would send.
+#include "dind/dockerignore.hpp"
+
 #include <regex>
 
 #include "dind/errors.hpp"
-#include "dind/tar.hpp"
 
 namespace dind {
 
