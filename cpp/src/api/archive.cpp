@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 
+#include "api/routes.hpp"
 #include "dind/errors.hpp"
 
 namespace dind {
@@ -102,7 +103,7 @@ BodySource body_from_tar(TarWriter tar) {
 namespace {
 // "/containers/{id}{tail}". The id keeps "/", ":" and "@" unencoded, as these endpoints always sent it.
 std::string container_path(const std::string& id, const char* tail) {
-  return "/containers/" + http::url_encode(id, http::kImageReferenceChars) + tail;
+  return detail::container_path(id, tail, http::kImageReferenceChars);
 }
 }  // namespace
 

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "api/request_json.hpp"
+#include "api/routes.hpp"
 #include "dind/errors.hpp"
 #include "dind/filters.hpp"
 #include "dind/http.hpp"
@@ -13,17 +14,10 @@
 namespace dind {
 namespace {
 
+using detail::container_path;
+using detail::flag;
+
 using nlohmann::json;
-
-std::string container_path(const std::string& id, std::string_view suffix = {}) {
-  std::string p = "/containers/" + http::url_encode(id);
-  p += suffix;
-  return p;
-}
-
-const char* flag(bool b) {
-  return b ? "1" : "0";
-}
 
 void add_filters(Query& q, const json& filters) {
   if (filters.is_null() || (filters.is_object() && filters.empty())) return;

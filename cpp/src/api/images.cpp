@@ -1,6 +1,7 @@
 #include "dind/images.hpp"
 
 #include "api/request_json.hpp"
+#include "api/routes.hpp"
 #include "dind/base64.hpp"
 #include "dind/build_context.hpp"
 #include "dind/errors.hpp"
@@ -10,9 +11,7 @@ namespace dind {
 
 namespace {
 
-const char* flag(bool b) {
-  return b ? "1" : "0";
-}
+using detail::flag;
 
 std::string image_path(const std::string& name, const char* suffix) {
   return "/images/" + http::url_encode(name, http::kImageReferenceChars) + suffix;

@@ -4,18 +4,14 @@
 #include <cstdio>
 
 #include "api/request_json.hpp"
+#include "api/routes.hpp"
 #include "dind/jsonlines.hpp"
 
 namespace dind {
 
 namespace {
-const char* flag(bool b) {
-  return b ? "1" : "0";
-}
-
-std::string container_path(std::string_view id, const char* tail) {
-  return "/containers/" + http::url_encode(id) + tail;
-}
+using detail::container_path;
+using detail::flag;
 }  // namespace
 
 std::string unix_time_arg(double seconds) {
