@@ -1,32 +1,16 @@
-// Layer 5: files in and out of containers (PUT/GET/HEAD /containers/{id}/archive, GET /containers/{id}/export),
-// and the streamed request bodies shared with the image endpoints (load, import, build). Archives are never held
-// whole in memory: uploads pull from a BodySource as the socket takes data, downloads are BodyReaders.
+// Layer 5: files in and out of containers (PUT/GET/HEAD /containers/{id}/archive, GET /containers/{id}/export).
+// Archives are never held whole in memory: uploads pull from a BodySource (dind/body_source.hpp) as the socket takes
+// data, downloads are BodyReaders.
 #pragma once
 
-#include <cstdint>
-#include <filesystem>
 #include <string>
 
+#include "dind/body_source.hpp"
 #include "dind/client.hpp"
 #include "dind/http.hpp"
 #include "dind/path_stat.hpp"
-#include "dind/tar.hpp"
 
 namespace dind {
-
-// ---- streamed request bodies ---------------------------------------------------------------------------------------
-
-// Reads `fd` from `offset` on (pread; -1: read() from the current position) to EOF. The fd stays the caller's and
-// must outlive the source.
-BodySource body_from_fd(int fd, std::int64_t offset = -1);
-// Opens `path` (dind::Error naming it when it cannot) and reads it to EOF; the file is closed with the source.
-BodySource body_from_file(const std::filesystem::path& path);
-// Bytes in memory (small bodies, tests); the source owns them.
-BodySource body_from_memory(std::string data);
-// A tar produced as it is sent (build contexts, trees from disk).
-BodySource body_from_tar(TarWriter tar);
-
-// ---- the archive endpoints -----------------------------------------------------------------------------------------
 
 struct ArchiveDownload {
   BodyReader body;  // the tar, streamed

@@ -9,8 +9,8 @@
 #include <cstring>
 #include <vector>
 
-#include "codec/archive_handles.hpp"
 #include "codec/tar_names.hpp"
+#include "codec/unique_fd.hpp"
 #include "dind/dockerignore.hpp"
 #include "dind/errors.hpp"
 

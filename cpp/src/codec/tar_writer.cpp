@@ -12,6 +12,7 @@
 
 #include "codec/archive_handles.hpp"
 #include "codec/tar_names.hpp"
+#include "codec/unique_fd.hpp"
 #include "dind/errors.hpp"
 #include "dind/tar.hpp"
 
