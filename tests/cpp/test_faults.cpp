@@ -1,4 +1,4 @@
-// Faults (issue 5): the pool when every idle connection is dead, a TLS port whose daemon is gone, and descriptors
+// Faults: the pool when every idle connection is dead, a TLS port whose daemon is gone, and descriptors
 // over many calls on one client against the real engine. The engine restart, streams whose daemon dies and the
 // dind-level faults are in tests/python/test_faults.py (they need a private dockerd and dind containers).
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Security properties (issue 5) of the C++ core against the real engine and a real dind::Daemon of the offline image.
+// Security properties of the C++ core against the real engine and a real dind::Daemon of the offline image.
 // tests/python/test_security.py checks the same through Python, plus curl, openssl s_client, an expired client cert,
 // the CLI and the no-TLS warning; test_transport.cpp's Tls.* cover the client side against an in-process server.
 #include <gtest/gtest.h>
