@@ -10,23 +10,21 @@
 
 #include <utility>
 
-#define DIND_LIBARCHIVE_FUNCTIONS(X)                                                                              \
-  X(archive_entry_copy_hardlink)                                                                                  \
-  X(archive_entry_copy_pathname)                                                                                  \
-  X(archive_entry_copy_stat)                                                                                      \
-  X(archive_entry_copy_symlink) X(archive_entry_filetype) X(archive_entry_free) X(archive_entry_hardlink)         \
-      X(archive_entry_mtime) X(archive_entry_new) X(archive_entry_pathname) X(archive_entry_perm)                 \
-          X(archive_entry_set_filetype) X(archive_entry_set_mtime) X(archive_entry_set_nlink)                     \
-              X(archive_entry_set_perm) X(archive_entry_set_size) X(archive_entry_size) X(archive_entry_symlink)  \
-                  X(archive_error_string) X(archive_read_data) X(archive_read_data_block) X(archive_read_free)    \
-                      X(archive_read_new) X(archive_read_next_header) X(archive_read_open)                        \
-                          X(archive_read_support_filter_gzip) X(archive_read_support_filter_none)                 \
-                              X(archive_read_support_format_empty) X(archive_read_support_format_tar)             \
-                                  X(archive_set_error) X(archive_write_add_filter_none) X(archive_write_close)    \
-                                      X(archive_write_data) X(archive_write_data_block) X(archive_write_disk_new) \
-                                          X(archive_write_disk_set_options) X(archive_write_finish_entry)         \
-                                              X(archive_write_free) X(archive_write_header) X(archive_write_new)  \
-                                                  X(archive_write_open2) X(archive_write_set_bytes_per_block)     \
+#define DIND_LIBARCHIVE_FUNCTIONS(X)                                                                                \
+  X(archive_entry_copy_hardlink)                                                                                    \
+  X(archive_entry_copy_pathname) X(archive_entry_copy_stat) X(archive_entry_copy_symlink) X(archive_entry_filetype) \
+      X(archive_entry_free) X(archive_entry_hardlink) X(archive_entry_mtime) X(archive_entry_new)                   \
+          X(archive_entry_pathname) X(archive_entry_perm) X(archive_entry_set_filetype) X(archive_entry_set_mtime)  \
+              X(archive_entry_set_nlink) X(archive_entry_set_perm) X(archive_entry_set_size) X(archive_entry_size)  \
+                  X(archive_entry_symlink) X(archive_error_string) X(archive_read_data) X(archive_read_data_block)  \
+                      X(archive_read_free) X(archive_read_new) X(archive_read_next_header) X(archive_read_open)     \
+                          X(archive_read_support_filter_gzip) X(archive_read_support_filter_none)                   \
+                              X(archive_read_support_format_empty) X(archive_read_support_format_tar)               \
+                                  X(archive_set_error) X(archive_write_add_filter_none) X(archive_write_close)      \
+                                      X(archive_write_data) X(archive_write_data_block) X(archive_write_disk_new)   \
+                                          X(archive_write_disk_set_options) X(archive_write_finish_entry)           \
+                                              X(archive_write_free) X(archive_write_header) X(archive_write_new)    \
+                                                  X(archive_write_open2) X(archive_write_set_bytes_per_block)       \
                                                       X(archive_write_set_format_pax_restricted)
 
 namespace dind {
