@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "dind/client_config.hpp"
 #include "dind/context.hpp"
 #include "dind/endpoint.hpp"
 #include "dind/tls.hpp"

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "dind/client_config.hpp"
 #include "dind/endpoint.hpp"
 #include "dind/tls.hpp"
 #include "split.hpp"

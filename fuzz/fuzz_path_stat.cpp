@@ -10,7 +10,7 @@
 
 #include "dind/base64.hpp"
 #include "dind/http.hpp"
-#include "dind/tar.hpp"
+#include "dind/path_stat.hpp"
 #include "split.hpp"
 
 using namespace dind;

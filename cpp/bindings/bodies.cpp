@@ -321,15 +321,16 @@ bool is_byte_stream(const pyb::object& o, ByteStream** out) {
 // A JSON-lines progress stream (pull, push, load, import, build): dicts, or each line as bytes.
 class Progress {
  public:
-  Progress(ProgressStream s, bool decode) : s_(std::move(s)), decode_(decode) {}
+  Progress(JsonStream s, bool decode) : s_(std::move(s)), decode_(decode) {}
   ~Progress() { s_.close(); }
 
   pyb::object next() {
-    std::optional<nlohmann::json> j;
-    calls_.run([&] { j = s_.next(); }, [this] { s_.close(); }, Interruptible::Kind::per_chunk);
-    if (!j) throw pyb::stop_iteration();
-    if (decode_) return to_python(*j);
-    std::string line = j->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    nlohmann::json j;
+    bool got = false;
+    calls_.run([&] { got = s_.next(j); }, [this] { s_.close(); }, Interruptible::Kind::per_chunk);
+    if (!got) throw pyb::stop_iteration();
+    if (decode_) return to_python(j);
+    std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     return pyb::bytes(line.data(), line.size());
   }
   // Every remaining message, as dicts.
@@ -345,7 +346,7 @@ class Progress {
   const std::string& context() const { return s_.context(); }
 
  private:
-  ProgressStream s_;
+  JsonStream s_;
   bool decode_;
   Interruptible calls_;
 };
@@ -368,7 +369,7 @@ void with_python_body(const pyb::object& data, const std::string& what, const st
 pyb::object wrap_byte_stream(BodyReader r, std::size_t chunk) {
   return pyb::cast(std::make_unique<ByteStream>(std::move(r), chunk));
 }
-pyb::object wrap_progress(ProgressStream s, bool decode) {
+pyb::object wrap_progress(JsonStream s, bool decode) {
   return pyb::cast(std::make_unique<Progress>(std::move(s), decode));
 }
 

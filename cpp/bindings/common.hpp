@@ -155,7 +155,7 @@ void with_python_body(const pyb::object& data, const std::string& what, const st
 // A response body as a _core.ByteStream (an iterator of bytes chunks of `chunk` bytes).
 pyb::object wrap_byte_stream(BodyReader r, std::size_t chunk);
 // A JSON-lines progress stream as a _core.ImageProgress (dicts with `decode`, else bytes lines).
-pyb::object wrap_progress(ProgressStream s, bool decode);
+pyb::object wrap_progress(JsonStream s, bool decode);
 
 // A binding file registers its function once:  DIND_BINDINGS(containers) { m.def(...); }
 // module.cpp calls every registered function in name order when dind._core is imported.

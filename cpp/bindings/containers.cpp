@@ -144,20 +144,19 @@ DIND_BINDINGS(containers) {
           [](Containers& c, const std::string& id, bool stdout_, bool stderr_, bool timestamps, const pyb::object& tail,
              std::optional<std::int64_t> since, std::optional<std::int64_t> until, bool follow, bool demux,
              std::optional<bool> tty) {
-            Containers::LogsOptions o;
-            o.stdout_ = stdout_;
-            o.stderr_ = stderr_;
+            dind::LogsOptions o;
+            o.stdout_stream = stdout_;
+            o.stderr_stream = stderr_;
             o.timestamps = timestamps;
             o.tail = opt_str(tail);
-            o.since = since;
-            o.until = until;
+            if (since) o.since = std::to_string(*since);
+            if (until) o.until = std::to_string(*until);
             o.follow = follow;
-            o.demux = demux;
             o.tty = tty;
             Containers::Output out;
             {
               pyb::gil_scoped_release release;
-              out = c.logs_all(id, o);
+              out = c.logs_all(id, o, demux);
             }
             return pyb::make_tuple(pyb::bytes(out.out), pyb::bytes(out.err));
           },

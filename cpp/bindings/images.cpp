@@ -27,7 +27,7 @@ using dind::py::str_map;
 using dind::py::without_gil;
 using nlohmann::json;
 
-pyb::object progress(const std::function<dind::ProgressStream()>& f, bool decode) {
+pyb::object progress(const std::function<dind::JsonStream()>& f, bool decode) {
   return dind::py::wrap_progress(without_gil(f), decode);
 }
 
@@ -96,7 +96,7 @@ DIND_BINDINGS(images) {
       .def(
           "load",
           [](dind::Images& im, const pyb::object& data, bool quiet) {
-            std::optional<dind::ProgressStream> s;
+            std::optional<dind::JsonStream> s;
             dind::py::with_python_body(data, "image load",
                                        [&](dind::BodySource src) { s.emplace(im.load(std::move(src), quiet)); });
             return dind::py::wrap_progress(std::move(*s), true);
@@ -122,7 +122,7 @@ DIND_BINDINGS(images) {
              const pyb::object& changes, const pyb::object& message, const pyb::object& platform) {
             std::string r = opt_str(repository), t = opt_str(tag), msg = opt_str(message), p = opt_str(platform);
             auto c = str_list(changes);
-            std::optional<dind::ProgressStream> s;
+            std::optional<dind::JsonStream> s;
             dind::py::with_python_body(data, "image import", [&](dind::BodySource src) {
               s.emplace(im.import_image(std::move(src), r, t, c, msg, p));
             });
@@ -167,7 +167,7 @@ DIND_BINDINGS(images) {
             if (!shmsize.is_none()) o.shmsize = shmsize.cast<std::int64_t>();
             if (!container_limits.is_none()) o.container_limits = from_python(container_limits);
             o.registry_config = opt_json(registry_config);
-            std::optional<dind::ProgressStream> s;
+            std::optional<dind::JsonStream> s;
             if (!path.is_none()) {
               const std::string dir = pyb::str(path).cast<std::string>();
               pyb::gil_scoped_release release;

@@ -61,14 +61,12 @@ TEST_F(ContainersTest, CreateStartWaitLogsRemove) {
   EXPECT_EQ(split.out, "out\n");
   EXPECT_EQ(split.err, "err\n");
 
-  dind::Containers::LogsOptions only_err;
-  only_err.stdout_ = false;
+  dind::LogsOptions only_err;
+  only_err.stdout_stream = false;
   EXPECT_EQ(c_.logs_all(id, only_err).out, "");
   EXPECT_EQ(c_.logs_all(id, only_err).err, "err\n");
 
-  dind::Containers::LogsOptions mixed;
-  mixed.demux = false;
-  const auto both = c_.logs_all(id, mixed);
+  const auto both = c_.logs_all(id, {}, /*demux=*/false);
   EXPECT_EQ(both.out.size(), 8u);  // "out\nerr\n" in the order the engine stored them
   EXPECT_EQ(both.err, "");
 
@@ -129,7 +127,7 @@ TEST_F(ContainersTest, StopMissingNamesTheStopCall) {
 TEST_F(ContainersTest, FollowedLogsEndWhenTheContainerStops) {
   const std::string id = make({"sh", "-c", "echo one; sleep 1; echo two"});
   c_.start(id);
-  dind::Containers::LogsOptions follow;
+  dind::LogsOptions follow;
   follow.follow = true;
   follow.tty = false;
   EXPECT_EQ(c_.logs_all(id, follow).out, "one\ntwo\n");

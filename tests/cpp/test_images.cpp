@@ -153,9 +153,9 @@ TEST_F(ImagesTest, BuildFromADirectoryHonoursDockerignore) {
   o.forcerm = true;
   auto stream = images.build(ctx, o);
   std::string id, log;
-  while (auto m = stream.next()) {
-    if (auto s = m->find("stream"); s != m->end() && s->is_string()) log += s->get<std::string>();
-    if (auto got = dind::Images::built_image_id(*m); !got.empty()) id = got;
+  for (nlohmann::json m; stream.next(m);) {
+    if (auto s = m.find("stream"); s != m.end() && s->is_string()) log += s->get<std::string>();
+    if (auto got = dind::Images::built_image_id(m); !got.empty()) id = got;
   }
   EXPECT_NE(log.find("context-ok"), std::string::npos) << log;
   ASSERT_FALSE(id.empty()) << log;
@@ -186,8 +186,8 @@ TEST_F(ImagesTest, FailingBuildCarriesTheBuildError) {
   auto s2 = images.build(dind::body_from_tar(std::move(again)), o);
   s2.raise_on_error(false);
   std::string error;
-  while (auto m = s2.next()) {
-    if (auto msg = dind::json_stream_error(*m); !msg.empty()) error = msg;
+  for (nlohmann::json m; s2.next(m);) {
+    if (auto msg = dind::json_stream_error(m); !msg.empty()) error = msg;
   }
   EXPECT_NE(error.find("non-zero code"), std::string::npos);
 }

@@ -15,6 +15,10 @@
 #include <string>
 
 #include "dind/base64.hpp"
+#include "dind/build_context.hpp"
+#include "dind/dockerignore.hpp"
+#include "dind/extract.hpp"
+#include "dind/path_stat.hpp"
 #include "dind/tar.hpp"
 
 namespace fs = std::filesystem;

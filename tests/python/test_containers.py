@@ -18,7 +18,8 @@ import pytest
 
 import dind.errors as errors
 from dind.client import Client
-from dind.models.containers import Container, ContainerCollection, _build_create_body
+from dind.models.container_config import build_create_body
+from dind.models.containers import Container, ContainerCollection
 
 IMAGE = "busybox:latest"
 SESSION = f"pytest-containers-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -291,7 +292,7 @@ def test_unknown_image_is_image_not_found(client: Client) -> None:
 
 
 def test_build_create_body_forms() -> None:
-    body, params = _build_create_body(
+    body, params = build_create_body(
         "img", "echo 'a b'", {"name": "n", "environment": {"A": 1}, "mem_limit": "1g", "detach": True,
                                "volumes": {"/h": "/c"}, "links": {"db": "database"}, "log_config": {"type": "none"}},
         "run")

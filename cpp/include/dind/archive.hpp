@@ -1,31 +1,16 @@
-// Layer 5: files in and out of containers (PUT/GET/HEAD /containers/{id}/archive, GET /containers/{id}/export),
-// and the streamed request bodies shared with the image endpoints (load, import, build). Archives are never held
-// whole in memory: uploads pull from a BodySource as the socket takes data, downloads are BodyReaders.
+// Layer 5: files in and out of containers (PUT/GET/HEAD /containers/{id}/archive, GET /containers/{id}/export).
+// Archives are never held whole in memory: uploads pull from a BodySource (dind/body_source.hpp) as the socket takes
+// data, downloads are BodyReaders.
 #pragma once
 
-#include <cstdint>
-#include <filesystem>
 #include <string>
 
+#include "dind/body_source.hpp"
 #include "dind/client.hpp"
 #include "dind/http.hpp"
-#include "dind/tar.hpp"
+#include "dind/path_stat.hpp"
 
 namespace dind {
-
-// ---- streamed request bodies ---------------------------------------------------------------------------------------
-
-// Reads `fd` from `offset` on (pread; -1: read() from the current position) to EOF. The fd stays the caller's and
-// must outlive the source.
-BodySource body_from_fd(int fd, std::int64_t offset = -1);
-// Opens `path` (dind::Error naming it when it cannot) and reads it to EOF; the file is closed with the source.
-BodySource body_from_file(const std::filesystem::path& path);
-// Bytes in memory (small bodies, tests); the source owns them.
-BodySource body_from_memory(std::string data);
-// A tar produced as it is sent (build contexts, trees from disk).
-BodySource body_from_tar(TarWriter tar);
-
-// ---- the archive endpoints -----------------------------------------------------------------------------------------
 
 struct ArchiveDownload {
   BodyReader body;  // the tar, streamed
@@ -50,13 +35,5 @@ class Archive {
  private:
   Client client_;
 };
-
-namespace detail {
-// Percent-encodes a path segment (a container id or an image reference), keeping the characters of image
-// references ("/", ":", "@") that the engine's routes take as they are.
-std::string encode_segment(std::string_view s);
-// Rethrows an ApiError with `doing` in front of the engine's message (same class and status).
-[[noreturn]] void rethrow_with(const ApiError& e, const std::string& doing);
-}  // namespace detail
 
 }  // namespace dind

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "dind/endpoint.hpp"
+#include "dind/client_config.hpp"
 #include "dind/errors.hpp"
 #include "dind/http.hpp"
 

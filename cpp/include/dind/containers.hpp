@@ -2,33 +2,18 @@
 // archive live elsewhere). JSON in and out, as the Engine API gives it.
 #pragma once
 
-#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
 #include "dind/client.hpp"
+#include "dind/streams.hpp"
 
 namespace dind {
 
 class Containers {
  public:
   // What logs_all() collects.
-  struct LogsOptions {
-    bool stdout_ = true;
-    bool stderr_ = true;
-    bool timestamps = false;
-    std::string tail;                   // "all" or a line count; empty: the engine's default (all)
-    std::optional<std::int64_t> since;  // unix seconds
-    std::optional<std::int64_t> until;  // unix seconds
-    // Keep reading until the container stops (no total timeout then).
-    bool follow = false;
-    // true: stdout and stderr into their own strings; false: everything into `out`, in the order it came.
-    bool demux = true;
-    // The container's Config.Tty (raw, unframed output); unset: asked with an inspect first.
-    std::optional<bool> tty;
-  };
-
   struct Output {
     std::string out;
     std::string err;
@@ -81,7 +66,8 @@ class Containers {
   nlohmann::json changes(const std::string& id);
   // POST /containers/{id}/resize?h=&w=: the TTY's size.
   void resize(const std::string& id, int height, int width);
-  // GET /containers/{id}/stats?stream=0: one sample. one_shot skips the engine's wait for a second sample.
+  // GET /containers/{id}/stats?stream=0: one sample (ContainerStreams::stats_once, bounded by the client's timeout
+  // plus the engine's wait for a second sample). one_shot skips that wait.
   nlohmann::json stats(const std::string& id, bool one_shot = false);
   // POST /containers/{id}/rename?name=.
   void rename(const std::string& id, const std::string& name);
@@ -89,9 +75,10 @@ class Containers {
   nlohmann::json update(const std::string& id, const nlohmann::json& config);
   // POST /containers/prune → {"ContainersDeleted": [...], "SpaceReclaimed": n}.
   nlohmann::json prune(const nlohmann::json& filters = nullptr);
-  // GET /containers/{id}/logs read to its end and demultiplexed (no total timeout: the output may be large).
-  Output logs_all(const std::string& id, const LogsOptions& options);
-  Output logs_all(const std::string& id) { return logs_all(id, LogsOptions{}); }
+  // The logs of ContainerStreams::logs() (dind/streams.hpp) read to their end, with no total timeout (the output may
+  // be large): stdout and stderr into their own strings, or with demux=false everything into `out`, in the order it
+  // came.
+  Output logs_all(const std::string& id, const LogsOptions& options = {}, bool demux = true);
 
   const Client& client() const noexcept { return client_; }
 

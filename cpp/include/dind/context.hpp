@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "dind/client_config.hpp"
 #include "dind/endpoint.hpp"
 #include "dind/tls.hpp"
 

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "dind/client.hpp"
-#include "dind/streams.hpp"
+#include "dind/json_stream.hpp"
 
 namespace dind {
 

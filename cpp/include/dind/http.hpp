@@ -139,8 +139,11 @@ using ReadSource = std::function<std::size_t(char* buf, std::size_t n)>;
 std::pair<std::optional<UpgradedStream>, std::optional<BodyReader>> read_response(ReadSource source, bool upgrade,
                                                                                   bool head_request, std::string what);
 
-// Percent-encodes a query component (RFC 3986 unreserved characters stay as they are).
-std::string url_encode(std::string_view s);
+// What an image reference keeps in a path segment: the engine's routes take its "/", ":" and "@" as they are.
+inline constexpr std::string_view kImageReferenceChars = "/:@";
+// Percent-encodes a query component or a path segment: RFC 3986 unreserved characters stay as they are, and so do
+// those in `keep` (kImageReferenceChars where a route takes an image reference).
+std::string url_encode(std::string_view s, std::string_view keep = {});
 
 }  // namespace http
 }  // namespace dind

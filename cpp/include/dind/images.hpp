@@ -1,10 +1,10 @@
 // Layer 5: the image endpoints (list, inspect, pull, push, tag, remove, load, save, import, history, prune, build,
-// commit). Progress streams are pull readers of JSON messages; tars go both ways streamed, never buffered whole.
+// commit). Progress streams are JsonStreams (dind/json_stream.hpp) that raise on "errorDetail"; tars go both ways
+// streamed, never buffered whole.
 // Registry credentials travel only in X-Registry-Auth / X-Registry-Config and never appear in a message.
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -16,38 +16,9 @@
 #include "dind/client.hpp"
 #include "dind/filters.hpp"  // encode_filters(): list() and prune() take its shapes
 #include "dind/http.hpp"
-#include "dind/jsonlines.hpp"
+#include "dind/json_stream.hpp"
 
 namespace dind {
-
-// A JSON-lines progress stream (pull, push, load, import, build): one message at a time, as it arrives.
-// A message with "errorDetail" throws StreamError naming the operation and carrying the engine's message, unless
-// raise_on_error(false) (then the caller sees the error message like any other, e.g. to keep a build log).
-class ProgressStream {
- public:
-  ProgressStream() = default;
-  // `context` names the operation in messages: "pull of busybox:latest from unix:///var/run/docker.sock".
-  ProgressStream(BodyReader body, std::string context);
-
-  // The next message; nullopt at the end of the stream.
-  std::optional<nlohmann::json> next();
-  // Reads to the end; returns every message.
-  std::vector<nlohmann::json> read_all();
-  void raise_on_error(bool on) noexcept { raise_ = on; }
-  // Ends the stream; a next() blocked in another thread returns nullopt.
-  void close() noexcept { body_.close(); }
-  const std::string& context() const noexcept { return context_; }
-  BodyReader& body() noexcept { return body_; }
-
- private:
-  BodyReader body_;
-  std::string context_;
-  JsonLinesDecoder decoder_;
-  std::deque<nlohmann::json> pending_;
-  std::vector<char> buf_;
-  bool eof_ = false;
-  bool raise_ = true;
-};
 
 struct BuildOptions {
   std::string tag;  // t: "name:tag"
@@ -96,11 +67,11 @@ class Images {
 
   // POST /images/create?fromImage. An empty tag means the one in `name`, else "latest" (never all tags unless
   // `all_tags`). `auth`: {"username","password","serveraddress"} or {"identitytoken"}.
-  ProgressStream pull(const std::string& name, const std::string& tag = "",
-                      const std::optional<nlohmann::json>& auth = std::nullopt, const std::string& platform = "",
-                      bool all_tags = false);
-  ProgressStream push(const std::string& name, const std::string& tag = "",
-                      const std::optional<nlohmann::json>& auth = std::nullopt);
+  JsonStream pull(const std::string& name, const std::string& tag = "",
+                  const std::optional<nlohmann::json>& auth = std::nullopt, const std::string& platform = "",
+                  bool all_tags = false);
+  JsonStream push(const std::string& name, const std::string& tag = "",
+                  const std::optional<nlohmann::json>& auth = std::nullopt);
   // POST /images/{name}/tag. Returns true (201).
   bool tag(const std::string& name, const std::string& repository, const std::string& tag = "", bool force = false);
   // DELETE /images/{name}: the list of {"Untagged"} / {"Deleted"}.
@@ -109,22 +80,22 @@ class Images {
   nlohmann::json prune(const nlohmann::json& filters = nullptr);
 
   // POST /images/load from a tar stream or a file; messages like {"stream": "Loaded image: busybox:latest\n"}.
-  ProgressStream load(BodySource tar, bool quiet = false);
-  ProgressStream load(const std::filesystem::path& tar_file, bool quiet = false);
+  JsonStream load(BodySource tar, bool quiet = false);
+  JsonStream load(const std::filesystem::path& tar_file, bool quiet = false);
   // The names or ids that a load reported ("Loaded image: X" / "Loaded image ID: sha256:...").
   static std::vector<std::string> loaded_images(const std::vector<nlohmann::json>& messages);
   // GET /images/get?names=...: a tar of the images (with their tags), streamed.
   BodyReader save(const std::vector<std::string>& names);
 
   // POST /images/create?fromSrc=-: a root file system tar becomes an image; the last message's "status" is its id.
-  ProgressStream import_image(BodySource tar, const std::string& repository = "", const std::string& tag = "",
-                              const std::vector<std::string>& changes = {}, const std::string& message = "",
-                              const std::string& platform = "");
+  JsonStream import_image(BodySource tar, const std::string& repository = "", const std::string& tag = "",
+                          const std::vector<std::string>& changes = {}, const std::string& message = "",
+                          const std::string& platform = "");
 
   // POST /build with a tar context (streamed), or a directory made into one by build_context (its .dockerignore
   // applied). errorDetail → StreamError carrying the build's error.
-  ProgressStream build(BodySource context, const BuildOptions& options);
-  ProgressStream build(const std::filesystem::path& dir, const BuildOptions& options);
+  JsonStream build(BodySource context, const BuildOptions& options);
+  JsonStream build(const std::filesystem::path& dir, const BuildOptions& options);
   // The image id a build reported ({"aux": {"ID"}} or "Successfully built <id>"), or empty.
   static std::string built_image_id(const nlohmann::json& message);
 
@@ -132,7 +103,7 @@ class Images {
   std::string commit(const std::string& container, const CommitOptions& options = {});
 
  private:
-  ProgressStream build_stream(std::optional<BodySource> context, const BuildOptions& options);
+  JsonStream build_stream(std::optional<BodySource> context, const BuildOptions& options);
   Client client_;
 };
 

@@ -1,6 +1,5 @@
-// The streaming endpoints of one container: logs, attach (with stdin), stats; and JsonStream, the pull reader of
-// JSON-lines bodies (stats, events). Every stream has no total timeout (an optional idle timeout), one reader
-// thread, and close() from any thread.
+// Layer 5: the streaming endpoints of one container: logs, attach (with stdin), stats. Every stream has no total
+// timeout (an optional idle timeout), one reader thread, and close() from any thread.
 #pragma once
 
 #include <cstdint>
@@ -11,37 +10,9 @@
 
 #include "dind/client.hpp"
 #include "dind/frames.hpp"
+#include "dind/json_stream.hpp"
 
 namespace dind {
-
-// A JSON-lines response body read line by line, as text or decoded. Chunk boundaries do not matter; CRLF, blank
-// lines and the RS prefix of json-seq are tolerated.
-class JsonStream {
- public:
-  JsonStream() = default;
-  // raise_on_error: a line carrying "errorDetail"/"error" throws StreamError (progress streams).
-  JsonStream(BodyReader body, std::string context, bool raise_on_error);
-  JsonStream(JsonStream&&) noexcept = default;
-  JsonStream& operator=(JsonStream&&) noexcept = default;
-
-  // The next line, with its '\n' (or without, for a last unterminated line); false at the end or after close().
-  bool next_line(std::string& line);
-  // The next line decoded; blank lines are skipped. An invalid line throws StreamError.
-  bool next(nlohmann::json& value);
-
-  void set_idle_timeout(std::optional<Clock::duration> timeout) noexcept { body_.set_idle_timeout(timeout); }
-  void close() noexcept { body_.close(); }  // any thread
-  bool done() const noexcept { return body_.done() && pos_ >= buf_.size(); }
-  const std::string& context() const noexcept { return context_; }
-
- private:
-  BodyReader body_;
-  std::string context_;
-  bool raise_on_error_ = false;
-  std::string buf_;  // bytes read and not yet handed out, from pos_
-  std::size_t pos_ = 0;
-  bool eof_ = false;
-};
 
 struct LogsOptions {
   bool stdout_stream = true;
@@ -77,13 +48,18 @@ class ContainerStreams {
   FrameReader attach(std::string_view id, const AttachOptions& options = {});
   // GET /containers/{id}/stats?stream=1: one JSON line per second until the container stops or close().
   JsonStream stats(std::string_view id, bool one_shot = false);
-  // GET /containers/{id}/stats?stream=0 (one_shot: no second sample, so no CPU delta, but fast).
-  nlohmann::json stats_once(std::string_view id, bool one_shot = false);
+  // GET /containers/{id}/stats?stream=0: one sample (one_shot: no second sample, so no CPU delta, but fast). Without
+  // one_shot the engine samples twice, a second apart, before it answers: `timeout` bounds that wait (none by
+  // default, as for any stream).
+  nlohmann::json stats_once(std::string_view id, bool one_shot = false,
+                            std::optional<Clock::duration> timeout = std::nullopt);
   // Config.Tty from GET /containers/{id}/json.
   bool tty(std::string_view id);
 
  private:
   StreamFormat format_for(std::string_view id, const Headers& headers, std::optional<bool> tty, bool reliable);
+  // The one request path of stats() and stats_once(): GET /containers/{id}/stats?stream=&one-shot=.
+  JsonStream open_stats(std::string_view id, bool stream, bool one_shot, std::optional<Clock::duration> idle_timeout);
   Client client_;
 };
 

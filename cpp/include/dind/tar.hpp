@@ -1,5 +1,5 @@
-// Tar for the archive, build and load endpoints, via libarchive, streaming both ways: an archive is never held whole
-// in memory.
+// Layer 4: tar for the archive, build and load endpoints, via libarchive, streaming both ways: an archive is never
+// held whole in memory. Extraction to disk is in dind/extract.hpp, build contexts in dind/build_context.hpp.
 //
 // Writing is a PULL interface: TarWriter::next_chunk() returns the next piece of the archive (at most ~128 KiB,
 // reusing one buffer), so an HTTP body writer asks for data when the socket can take it, and a slow peer never makes
@@ -8,11 +8,11 @@
 // Errors: libarchive and file-system failures throw dind::Error naming the file or entry and libarchive's message.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -101,61 +101,5 @@ std::vector<TarEntry> tar_list(PullFn pull, const std::string& what = "tar strea
 std::optional<std::string> tar_read_file(PullFn pull, std::string_view name,
                                          std::size_t max_size = std::size_t{256} << 20,
                                          const std::string& what = "tar stream");
-// Extracts into `dest` (created if missing), refusing absolute names, ".." components and writes through symlinks.
-// Modes and mtimes are restored, ownership is not.
-void tar_extract(PullFn pull, const std::filesystem::path& dest, const std::string& what = "tar stream");
-
-// ---- build contexts ------------------------------------------------------------------------------------------------
-
-// The .dockerignore rules of docker's Go client (moby/patternmatcher): `*` and `?` within one path segment, `**` any
-// number of segments, `[...]` classes, `\` escapes, `!` exceptions where the last matching rule wins, leading `/`
-// ignored, `#` comment lines; a path is excluded if it or one of its parent directories matches.
-class DockerIgnore {
- public:
-  DockerIgnore() = default;
-  // Patterns as lines of a .dockerignore (already parsed, i.e. without comments). Throws dind::Error on a bad pattern.
-  explicit DockerIgnore(const std::vector<std::string>& patterns);
-  ~DockerIgnore();
-  DockerIgnore(DockerIgnore&&) noexcept;
-  DockerIgnore& operator=(DockerIgnore&&) noexcept;
-
-  // The patterns of a .dockerignore file's text (comments and blank lines dropped, paths cleaned).
-  static std::vector<std::string> parse(std::string_view text);
-
-  // Whether `path` (relative, '/'-separated) is excluded.
-  bool excluded(std::string_view path) const;
-  // Whether an exception pattern could re-include something under the excluded directory `dir`: if not, the walk
-  // skips the whole directory.
-  bool may_include_below(std::string_view dir) const;
-
-  struct Pattern;
-
- private:
-  std::vector<Pattern> patterns_;
-  bool has_exceptions_ = false;
-};
-
-// A build context: the tree under `dir` filtered by its .dockerignore. `.dockerignore` and the Dockerfile (a path
-// relative to `dir`) are always sent, as docker's CLI does.
-TarWriter build_context(const std::filesystem::path& dir, const std::string& dockerfile = "Dockerfile");
-
-// ---- the archive stat header ---------------------------------------------------------------------------------------
-
-// The stat of a container path, as sent in X-Docker-Container-Path-Stat (standard base64 of JSON).
-struct PathStat {
-  std::string name;
-  std::int64_t size = 0;
-  std::uint32_t mode = 0;  // Go's os.FileMode: type bits high, permissions low
-  std::string mtime;       // RFC 3339, as the daemon wrote it
-  std::string link_target;
-
-  bool is_dir() const noexcept { return mode & (1u << 31); }
-  bool is_symlink() const noexcept { return mode & (1u << 27); }
-  std::uint32_t permissions() const noexcept { return mode & 0777; }
-  nlohmann::json to_json() const;
-};
-
-// Decodes the header value. Throws dind::Error naming the header if it is not base64 JSON of the expected shape.
-PathStat decode_path_stat(std::string_view header_value);
 
 }  // namespace dind

@@ -2,6 +2,7 @@
 
 #include <mutex>
 
+#include "api/request_json.hpp"
 #include "dind/errors.hpp"
 #include "dind/pool.hpp"
 
@@ -168,13 +169,11 @@ std::string Client::ping() {
 }
 
 nlohmann::json Client::version() {
-  auto r = request("GET", "/version");
-  return nlohmann::json::parse(r.body);
+  return detail::request_json(*this, "GET", "/version");
 }
 
 nlohmann::json Client::info() {
-  auto r = request("GET", "/info");
-  return nlohmann::json::parse(r.body);
+  return detail::request_json(*this, "GET", "/info");
 }
 
 Response Client::request(std::string_view method, std::string_view path, const Query& query,

@@ -1,40 +1,27 @@
 #include "dind/containers.hpp"
 
 #include <chrono>
+#include <tuple>
 #include <utility>
 
-#include "dind/demux.hpp"
+#include "api/request_json.hpp"
+#include "api/routes.hpp"
 #include "dind/errors.hpp"
 #include "dind/filters.hpp"
 #include "dind/http.hpp"
+#include "dind/streams.hpp"
 
 namespace dind {
 namespace {
 
+using detail::container_path;
+using detail::flag;
+
 using nlohmann::json;
-
-std::string container_path(const std::string& id, std::string_view suffix = {}) {
-  std::string p = "/containers/" + http::url_encode(id);
-  p += suffix;
-  return p;
-}
-
-const char* flag(bool b) {
-  return b ? "1" : "0";
-}
 
 void add_filters(Query& q, const json& filters) {
   if (filters.is_null() || (filters.is_object() && filters.empty())) return;
   q.emplace_back("filters", encode_filters(filters));
-}
-
-json parse_body(const Response& r, const Client& c, std::string_view method, const std::string& path) {
-  try {
-    return r.body.empty() ? json() : json::parse(r.body);
-  } catch (const json::exception& e) {
-    throw StreamError(std::string(method) + " " + path + " on " + c.host() + ": the engine's answer is not JSON (" +
-                      e.what() + ")");
-  }
 }
 
 // Seconds a stop/restart may take on the engine's side when no `t` is given: the container's StopTimeout, else 10.
@@ -61,24 +48,21 @@ json Containers::list(bool all, const json& filters, int limit, bool size) {
   if (limit >= 0) q.emplace_back("limit", std::to_string(limit));
   if (size) q.emplace_back("size", "1");
   add_filters(q, filters);
-  const std::string path = "/containers/json";
-  return parse_body(client_.request("GET", path, q), client_, "GET", path);
+  return detail::request_json(client_, "GET", "/containers/json", q);
 }
 
 json Containers::inspect(const std::string& id, bool size) {
   Query q;
   if (size) q.emplace_back("size", "1");
-  const std::string path = container_path(id, "/json");
-  return parse_body(client_.request("GET", path, q), client_, "GET", path);
+  return detail::request_json(client_, "GET", container_path(id, "/json"), q);
 }
 
 json Containers::create(const json& config, const std::string& name, const std::string& platform) {
   Query q;
   if (!name.empty()) q.emplace_back("name", name);
   if (!platform.empty()) q.emplace_back("platform", platform);
-  const std::string path = "/containers/create";
-  return parse_body(client_.request("POST", path, q, Body::json(config.is_null() ? json::object() : config)), client_,
-                    "POST", path);
+  return detail::request_json(client_, "POST", "/containers/create", q,
+                              Body::json(config.is_null() ? json::object() : config));
 }
 
 bool Containers::start(const std::string& id) {
@@ -158,13 +142,11 @@ json Containers::wait(const std::string& id, const std::string& condition) {
 json Containers::top(const std::string& id, const std::string& ps_args) {
   Query q;
   if (!ps_args.empty()) q.emplace_back("ps_args", ps_args);
-  const std::string path = container_path(id, "/top");
-  return parse_body(client_.request("GET", path, q), client_, "GET", path);
+  return detail::request_json(client_, "GET", container_path(id, "/top"), q);
 }
 
 json Containers::changes(const std::string& id) {
-  const std::string path = container_path(id, "/changes");
-  json j = parse_body(client_.request("GET", path), client_, "GET", path);
+  json j = detail::request_json(client_, "GET", container_path(id, "/changes"), {}, std::nullopt, json::array());
   return j.is_null() ? json::array() : j;
 }
 
@@ -173,13 +155,10 @@ void Containers::resize(const std::string& id, int height, int width) {
 }
 
 json Containers::stats(const std::string& id, bool one_shot) {
-  Query q{{"stream", "0"}};
-  if (one_shot) q.emplace_back("one-shot", "1");
-  const std::string path = container_path(id, "/stats");
   // Without one-shot the engine takes a second sample (~1-2 s) before answering: allow that on top of the client's
   // timeout, so a short client timeout doesn't cut it.
   const auto limit = client_.config().timeout + std::chrono::seconds(one_shot ? 0 : 5);
-  return parse_body(client_.request("GET", path, q, std::nullopt, {}, limit), client_, "GET", path);
+  return ContainerStreams(client_).stats_once(id, one_shot, limit);
 }
 
 void Containers::rename(const std::string& id, const std::string& name) {
@@ -187,54 +166,24 @@ void Containers::rename(const std::string& id, const std::string& name) {
 }
 
 json Containers::update(const std::string& id, const json& config) {
-  const std::string path = container_path(id, "/update");
-  return parse_body(client_.request("POST", path, {}, Body::json(config.is_null() ? json::object() : config)), client_,
-                    "POST", path);
+  return detail::request_json(client_, "POST", container_path(id, "/update"), {},
+                              Body::json(config.is_null() ? json::object() : config));
 }
 
 json Containers::prune(const json& filters) {
   Query q;
   add_filters(q, filters);
-  const std::string path = "/containers/prune";
-  return parse_body(client_.request("POST", path, q), client_, "POST", path);
+  return detail::request_json(client_, "POST", "/containers/prune", q);
 }
 
-Containers::Output Containers::logs_all(const std::string& id, const LogsOptions& o) {
-  bool tty = false;
-  if (o.tty) {
-    tty = *o.tty;
-  } else {
-    const json info = inspect(id);
-    tty = info.value("/Config/Tty"_json_pointer, false);
-  }
-  Query q{{"stdout", flag(o.stdout_)}, {"stderr", flag(o.stderr_)}};
-  if (o.timestamps) q.emplace_back("timestamps", "1");
-  if (o.follow) q.emplace_back("follow", "1");
-  if (!o.tail.empty()) q.emplace_back("tail", o.tail);
-  if (o.since) q.emplace_back("since", std::to_string(*o.since));
-  if (o.until) q.emplace_back("until", std::to_string(*o.until));
-  const std::string path = container_path(id, "/logs");
-  BodyReader reader = client_.stream("GET", path, q);
-
+Containers::Output Containers::logs_all(const std::string& id, const LogsOptions& options, bool demux) {
+  FrameReader logs = ContainerStreams(client_).logs(id, options);
   Output result;
-  auto sink = [&](StdStream s, std::string_view payload) {
-    (o.demux && s == StdStream::err ? result.err : result.out).append(payload);
-  };
-  DemuxOptions dopt;
-  dopt.context = "logs of container " + id + " on " + client_.host();
-  Demuxer demux(std::move(dopt));
-  RawPassthrough raw;
-  std::string buf(64 * 1024, '\0');
-  for (;;) {
-    const std::size_t n = reader.read_some(buf.data(), buf.size());
-    if (n == 0) break;
-    if (tty) {
-      raw.feed(buf.data(), n, sink);
-    } else {
-      demux.feed(buf.data(), n, sink);
-    }
+  if (demux) {
+    std::tie(result.out, result.err) = logs.read_all_split();
+  } else {
+    result.out = logs.read_all();
   }
-  if (!tty) demux.finish();
   return result;
 }
 

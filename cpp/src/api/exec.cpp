@@ -2,15 +2,10 @@
 
 #include <thread>
 
-namespace dind {
+#include "api/request_json.hpp"
+#include "api/routes.hpp"
 
-namespace {
-nlohmann::json parse_json(const std::string& body, const std::string& what) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_discarded()) throw Error(what + " returned invalid JSON: " + body.substr(0, 200));
-  return j;
-}
-}  // namespace
+namespace dind {
 
 nlohmann::json ExecConfig::to_json() const {
   nlohmann::json j = {{"AttachStdin", attach_stdin},   {"AttachStdout", attach_stdout},
@@ -26,17 +21,15 @@ nlohmann::json ExecConfig::to_json() const {
 std::string Exec::create(std::string_view container, const ExecConfig& config) {
   if (config.cmd.empty())
     throw Error("exec in container " + std::string(container) + " on " + client_.host() + ": empty command");
-  const std::string path = "/containers/" + http::url_encode(container) + "/exec";
-  auto r = client_.request("POST", path, {}, Body::json(config.to_json()));
-  auto j = parse_json(r.body, "POST " + path + " on " + client_.host());
-  if (!j.contains("Id") || !j["Id"].is_string())
-    throw Error("POST " + path + " on " + client_.host() + " returned no exec Id: " + r.body.substr(0, 200));
+  const std::string path = detail::container_path(container, "/exec");
+  const nlohmann::json j = detail::request_json(client_, "POST", path, {}, Body::json(config.to_json()));
+  if (!j.is_object() || !j.contains("Id") || !j["Id"].is_string())
+    throw Error("POST " + path + " on " + client_.host() + " returned no exec Id: " + j.dump().substr(0, 200));
   return j["Id"].get<std::string>();
 }
 
 nlohmann::json Exec::inspect(std::string_view exec_id) {
-  const std::string path = "/exec/" + http::url_encode(exec_id) + "/json";
-  return parse_json(client_.request("GET", path).body, "GET " + path + " on " + client_.host());
+  return detail::request_json(client_, "GET", detail::exec_path(exec_id, "/json"));
 }
 
 std::optional<std::int64_t> Exec::exit_code(std::string_view exec_id, Clock::duration wait) {
@@ -59,13 +52,13 @@ std::optional<std::int64_t> Exec::exit_code(std::string_view exec_id, Clock::dur
 }
 
 void Exec::resize(std::string_view exec_id, int height, int width) {
-  client_.request("POST", "/exec/" + http::url_encode(exec_id) + "/resize",
+  client_.request("POST", detail::exec_path(exec_id, "/resize"),
                   {{"h", std::to_string(height)}, {"w", std::to_string(width)}});
 }
 
 FrameReader Exec::start(std::string_view exec_id, std::optional<bool> tty,
                         std::optional<Clock::duration> idle_timeout) {
-  const std::string path = "/exec/" + http::url_encode(exec_id) + "/start";
+  const std::string path = detail::exec_path(exec_id, "/start");
   if (!tty && compare_api_versions(client_.api_version(), "1.42") < 0) {
     const auto j = inspect(exec_id);
     tty = j.contains("ProcessConfig") && j["ProcessConfig"].value("tty", false);
@@ -81,8 +74,7 @@ FrameReader Exec::start(std::string_view exec_id, std::optional<bool> tty,
 }
 
 void Exec::start_detached(std::string_view exec_id, bool tty) {
-  client_.request("POST", "/exec/" + http::url_encode(exec_id) + "/start", {},
-                  Body::json({{"Detach", true}, {"Tty", tty}}));
+  client_.request("POST", detail::exec_path(exec_id, "/start"), {}, Body::json({{"Detach", true}, {"Tty", tty}}));
 }
 
 ExecResult Exec::run(std::string_view container, ExecConfig config, const std::optional<std::string>& stdin_data) {

@@ -1,6 +1,9 @@
 #include "dind/images.hpp"
 
+#include "api/request_json.hpp"
+#include "api/routes.hpp"
 #include "dind/base64.hpp"
+#include "dind/build_context.hpp"
 #include "dind/errors.hpp"
 #include "dind/filters.hpp"
 
@@ -8,14 +11,10 @@ namespace dind {
 
 namespace {
 
-constexpr std::size_t kReadPiece = std::size_t{64} << 10;
-
-const char* flag(bool b) {
-  return b ? "1" : "0";
-}
+using detail::flag;
 
 std::string image_path(const std::string& name, const char* suffix) {
-  return "/images/" + detail::encode_segment(name) + suffix;
+  return "/images/" + http::url_encode(name, http::kImageReferenceChars) + suffix;
 }
 
 std::string json_of(const std::map<std::string, std::string>& m) {
@@ -38,75 +37,33 @@ std::pair<std::string, std::string> parse_repository_tag(const std::string& name
   return {name, ""};
 }
 
-// ---- ProgressStream ------------------------------------------------------------------------------------------------
-
-ProgressStream::ProgressStream(BodyReader body, std::string context)
-    : body_(std::move(body)), context_(std::move(context)), decoder_([&] {
-        JsonLinesOptions o;
-        o.raise_on_error = false;  // checked in next(), so that raise_on_error(false) can keep error lines
-        o.context = context_;
-        return o;
-      }()) {}
-
-std::optional<nlohmann::json> ProgressStream::next() {
-  auto sink = [this](nlohmann::json&& j) { pending_.push_back(std::move(j)); };
-  while (pending_.empty() && !eof_) {
-    if (buf_.empty()) buf_.resize(kReadPiece);
-    const std::size_t n = body_.read_some(buf_.data(), buf_.size());
-    if (n == 0) {
-      eof_ = true;
-      decoder_.finish(sink);
-    } else {
-      decoder_.feed(buf_.data(), n, sink);
-    }
-  }
-  if (pending_.empty()) return std::nullopt;
-  nlohmann::json j = std::move(pending_.front());
-  pending_.pop_front();
-  if (raise_) {
-    if (std::string message = json_stream_error(j); !message.empty()) {
-      body_.close();  // the operation failed: the rest of the stream (if any) is of no use
-      eof_ = true;
-      pending_.clear();
-      throw StreamError(context_ + " failed: " + message);
-    }
-  }
-  return j;
-}
-
-std::vector<nlohmann::json> ProgressStream::read_all() {
-  std::vector<nlohmann::json> out;
-  while (auto j = next()) out.push_back(std::move(*j));
-  return out;
-}
-
 // ---- Images --------------------------------------------------------------------------------------------------------
 
 nlohmann::json Images::list(bool all, const nlohmann::json& filters) {
   Query q;
   if (all) q.emplace_back("all", "1");
   if (std::string f = encode_filters(filters); !f.empty()) q.emplace_back("filters", std::move(f));
-  return nlohmann::json::parse(client_.request("GET", "/images/json", q).body);
+  return detail::request_json(client_, "GET", "/images/json", q);
 }
 
 nlohmann::json Images::inspect(const std::string& name) {
   try {
-    return nlohmann::json::parse(client_.request("GET", image_path(name, "/json")).body);
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, "inspect of image " + name);
+    return detail::request_json(client_, "GET", image_path(name, "/json"));
+  } catch (const ApiError&) {
+    rethrow_doing("inspect of image " + name);
   }
 }
 
 nlohmann::json Images::history(const std::string& name) {
   try {
-    return nlohmann::json::parse(client_.request("GET", image_path(name, "/history")).body);
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, "history of image " + name);
+    return detail::request_json(client_, "GET", image_path(name, "/history"));
+  } catch (const ApiError&) {
+    rethrow_doing("history of image " + name);
   }
 }
 
-ProgressStream Images::pull(const std::string& name, const std::string& tag, const std::optional<nlohmann::json>& auth,
-                            const std::string& platform, bool all_tags) {
+JsonStream Images::pull(const std::string& name, const std::string& tag, const std::optional<nlohmann::json>& auth,
+                        const std::string& platform, bool all_tags) {
   auto [repo, parsed_tag] = parse_repository_tag(name);
   std::string t = tag.empty() ? parsed_tag : tag;
   // Without a tag the engine pulls every tag of the repository: only on request.
@@ -118,25 +75,24 @@ ProgressStream Images::pull(const std::string& name, const std::string& tag, con
   Headers h;
   if (auth) h.emplace_back("X-Registry-Auth", encode_registry_auth(*auth));
   try {
-    return ProgressStream(client_.stream("POST", "/images/create", q, std::nullopt, h),
-                          "pull of " + ref + " from " + client_.host());
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, "pull of " + ref);
+    return JsonStream(client_.stream("POST", "/images/create", q, std::nullopt, h),
+                      "pull of " + ref + " from " + client_.host());
+  } catch (const ApiError&) {
+    rethrow_doing("pull of " + ref);
   }
 }
 
-ProgressStream Images::push(const std::string& name, const std::string& tag,
-                            const std::optional<nlohmann::json>& auth) {
+JsonStream Images::push(const std::string& name, const std::string& tag, const std::optional<nlohmann::json>& auth) {
   Query q;
   if (!tag.empty()) q.emplace_back("tag", tag);
   const std::string ref = tag.empty() ? name : name + ":" + tag;
   // The engine wants the header even without credentials (an empty config, as the docker CLI sends).
   Headers h{{"X-Registry-Auth", encode_registry_auth(auth ? *auth : nlohmann::json::object())}};
   try {
-    return ProgressStream(client_.stream("POST", image_path(name, "/push"), q, std::nullopt, h),
-                          "push of " + ref + " to its registry via " + client_.host());
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, "push of " + ref);
+    return JsonStream(client_.stream("POST", image_path(name, "/push"), q, std::nullopt, h),
+                      "push of " + ref + " to its registry via " + client_.host());
+  } catch (const ApiError&) {
+    rethrow_doing("push of " + ref);
   }
 }
 
@@ -146,8 +102,8 @@ bool Images::tag(const std::string& name, const std::string& repository, const s
   if (force) q.emplace_back("force", "1");
   try {
     return client_.request("POST", image_path(name, "/tag"), q).status == 201;
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, "tag of image " + name + " as " + repository + (tag.empty() ? "" : ":" + tag));
+  } catch (const ApiError&) {
+    rethrow_doing("tag of image " + name + " as " + repository + (tag.empty() ? "" : ":" + tag));
   }
 }
 
@@ -156,34 +112,33 @@ nlohmann::json Images::remove(const std::string& name, bool force, bool noprune)
   if (force) q.emplace_back("force", "1");
   if (noprune) q.emplace_back("noprune", "1");
   try {
-    auto r = client_.request("DELETE", image_path(name, ""), q);
-    return r.body.empty() ? nlohmann::json::array() : nlohmann::json::parse(r.body);
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, "remove of image " + name);
+    return detail::request_json(client_, "DELETE", image_path(name, ""), q, std::nullopt, nlohmann::json::array());
+  } catch (const ApiError&) {
+    rethrow_doing("remove of image " + name);
   }
 }
 
 nlohmann::json Images::prune(const nlohmann::json& filters) {
   Query q;
   if (std::string f = encode_filters(filters); !f.empty()) q.emplace_back("filters", std::move(f));
-  return nlohmann::json::parse(client_.request("POST", "/images/prune", q).body);
+  return detail::request_json(client_, "POST", "/images/prune", q);
 }
 
-ProgressStream Images::load(BodySource tar, bool quiet) {
+JsonStream Images::load(BodySource tar, bool quiet) {
   Query q{{"quiet", flag(quiet)}};
   try {
-    return ProgressStream(client_.upload("POST", "/images/load", q, std::move(tar), "application/x-tar"),
-                          "image load into " + client_.host());
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, "image load");
+    return JsonStream(client_.upload("POST", "/images/load", q, std::move(tar), "application/x-tar"),
+                      "image load into " + client_.host());
+  } catch (const ApiError&) {
+    rethrow_doing("image load");
   }
 }
 
-ProgressStream Images::load(const std::filesystem::path& tar_file, bool quiet) {
+JsonStream Images::load(const std::filesystem::path& tar_file, bool quiet) {
   try {
     return load(body_from_file(tar_file), quiet);
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, "load of " + tar_file.string());
+  } catch (const ApiError&) {
+    rethrow_doing("load of " + tar_file.string());
   }
 }
 
@@ -213,14 +168,14 @@ BodyReader Images::save(const std::vector<std::string>& names) {
   }
   try {
     return client_.stream("GET", "/images/get", q, std::nullopt, {{"Accept-Encoding", "identity"}});
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, "save of " + all);
+  } catch (const ApiError&) {
+    rethrow_doing("save of " + all);
   }
 }
 
-ProgressStream Images::import_image(BodySource tar, const std::string& repository, const std::string& tag,
-                                    const std::vector<std::string>& changes, const std::string& message,
-                                    const std::string& platform) {
+JsonStream Images::import_image(BodySource tar, const std::string& repository, const std::string& tag,
+                                const std::vector<std::string>& changes, const std::string& message,
+                                const std::string& platform) {
   Query q{{"fromSrc", "-"}};
   if (!repository.empty()) q.emplace_back("repo", repository);
   if (!tag.empty()) q.emplace_back("tag", tag);
@@ -229,26 +184,26 @@ ProgressStream Images::import_image(BodySource tar, const std::string& repositor
   for (const auto& c : changes) q.emplace_back("changes", c);
   const std::string what = "import" + (repository.empty() ? std::string() : " of " + repository);
   try {
-    return ProgressStream(client_.upload("POST", "/images/create", q, std::move(tar), "application/x-tar"),
-                          what + " into " + client_.host());
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, what);
+    return JsonStream(client_.upload("POST", "/images/create", q, std::move(tar), "application/x-tar"),
+                      what + " into " + client_.host());
+  } catch (const ApiError&) {
+    rethrow_doing(what);
   }
 }
 
-ProgressStream Images::build(BodySource context, const BuildOptions& options) {
+JsonStream Images::build(BodySource context, const BuildOptions& options) {
   if (!context) return build_stream(std::nullopt, options);  // a remote context
   return build_stream(std::move(context), options);
 }
 
-ProgressStream Images::build(const std::filesystem::path& dir, const BuildOptions& options) {
+JsonStream Images::build(const std::filesystem::path& dir, const BuildOptions& options) {
   if (!std::filesystem::is_directory(dir))
     throw Error("build on " + client_.host() + ": the context " + dir.string() + " is not a directory");
   return build_stream(body_from_tar(build_context(dir, options.dockerfile.empty() ? "Dockerfile" : options.dockerfile)),
                       options);
 }
 
-ProgressStream Images::build_stream(std::optional<BodySource> context, const BuildOptions& o) {
+JsonStream Images::build_stream(std::optional<BodySource> context, const BuildOptions& o) {
   Query q;
   if (!o.tag.empty()) q.emplace_back("t", o.tag);
   for (const auto& t : o.extra_tags) q.emplace_back("t", t);
@@ -279,9 +234,9 @@ ProgressStream Images::build_stream(std::optional<BodySource> context, const Bui
   try {
     BodyReader r = context ? client_.upload("POST", "/build", q, std::move(*context), "application/x-tar", h)
                            : client_.stream("POST", "/build", q, std::nullopt, h);
-    return ProgressStream(std::move(r), what + " on " + client_.host());
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, what);
+    return JsonStream(std::move(r), what + " on " + client_.host());
+  } catch (const ApiError&) {
+    rethrow_doing(what);
   }
 }
 
@@ -306,11 +261,10 @@ std::string Images::commit(const std::string& container, const CommitOptions& o)
   if (!o.author.empty()) q.emplace_back("author", o.author);
   for (const auto& c : o.changes) q.emplace_back("changes", c);
   try {
-    auto r =
-        client_.request("POST", "/commit", q, Body::json(o.config.is_object() ? o.config : nlohmann::json::object()));
-    return nlohmann::json::parse(r.body).at("Id").get<std::string>();
-  } catch (const ApiError& e) {
-    detail::rethrow_with(e, "commit of container " + container);
+    const Body body = Body::json(o.config.is_object() ? o.config : nlohmann::json::object());
+    return detail::request_json(client_, "POST", "/commit", q, body).at("Id").get<std::string>();
+  } catch (const ApiError&) {
+    rethrow_doing("commit of container " + container);
   }
 }
 

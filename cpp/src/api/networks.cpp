@@ -1,5 +1,6 @@
 #include "dind/networks.hpp"
 
+#include "api/request_json.hpp"
 #include "dind/errors.hpp"
 #include "dind/filters.hpp"
 
@@ -8,15 +9,6 @@ namespace dind {
 using json = nlohmann::json;
 
 namespace {
-
-json parse_body(const Response& r, std::string_view what, const std::string& host) {
-  if (r.body.empty()) return json::object();
-  try {
-    return json::parse(r.body);
-  } catch (const json::exception& e) {
-    throw Error(std::string(what) + " on " + host + ": the engine's answer is not JSON: " + e.what());
-  }
-}
 
 json string_map(const std::map<std::string, std::string>& m) {
   json j = json::object();
@@ -76,22 +68,20 @@ json Networks::create(const json& body) {
   if (!body.is_object() || !body.contains("Name") || !body["Name"].is_string())
     throw Error("POST /networks/create on " + client_.host() + ": the body needs a string \"Name\", got " +
                 body.dump());
-  auto r = client_.request("POST", "/networks/create", {}, Body::json(body));
-  return parse_body(r, "POST /networks/create", client_.host());
+  return detail::request_json(client_, "POST", "/networks/create", {}, Body::json(body), json::object());
 }
 
 json Networks::inspect(const std::string& id, std::optional<bool> verbose, const std::string& scope) {
   Query q;
   if (verbose) q.emplace_back("verbose", *verbose ? "true" : "false");
   if (!scope.empty()) q.emplace_back("scope", scope);
-  const std::string path = "/networks/" + http::url_encode(id);
-  return parse_body(client_.request("GET", path, q), "GET " + path, client_.host());
+  return detail::request_json(client_, "GET", "/networks/" + http::url_encode(id), q, std::nullopt, json::object());
 }
 
 json Networks::list(const json& filters) {
   Query q;
   if (!filters.is_null() && !filters.empty()) q.emplace_back("filters", encode_filters(filters));
-  return parse_body(client_.request("GET", "/networks", q), "GET /networks", client_.host());
+  return detail::request_json(client_, "GET", "/networks", q, std::nullopt, json::object());
 }
 
 void Networks::connect(const std::string& network, const std::string& container, const NetworkEndpoint& endpoint) {
@@ -114,7 +104,7 @@ void Networks::remove(const std::string& id) {
 json Networks::prune(const json& filters) {
   Query q;
   if (!filters.is_null() && !filters.empty()) q.emplace_back("filters", encode_filters(filters));
-  return parse_body(client_.request("POST", "/networks/prune", q), "POST /networks/prune", client_.host());
+  return detail::request_json(client_, "POST", "/networks/prune", q, std::nullopt, json::object());
 }
 
 }  // namespace dind

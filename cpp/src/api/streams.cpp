@@ -3,21 +3,15 @@
 #include <cmath>
 #include <cstdio>
 
+#include "api/request_json.hpp"
+#include "api/routes.hpp"
 #include "dind/jsonlines.hpp"
 
 namespace dind {
 
 namespace {
-constexpr std::size_t kLineRead = 16 * 1024;
-constexpr std::size_t kMaxLine = std::size_t{16} << 20;
-
-const char* flag(bool b) {
-  return b ? "1" : "0";
-}
-
-std::string container_path(std::string_view id, const char* tail) {
-  return "/containers/" + http::url_encode(id) + tail;
-}
+using detail::container_path;
+using detail::flag;
 }  // namespace
 
 std::string unix_time_arg(double seconds) {
@@ -27,76 +21,12 @@ std::string unix_time_arg(double seconds) {
   return buf;
 }
 
-// ---- JsonStream ------------------------------------------------------------------------------------------
-
-JsonStream::JsonStream(BodyReader body, std::string context, bool raise_on_error)
-    : body_(std::move(body)), context_(std::move(context)), raise_on_error_(raise_on_error) {}
-
-bool JsonStream::next_line(std::string& line) {
-  for (;;) {
-    if (pos_ < buf_.size()) {
-      const std::size_t nl = buf_.find('\n', pos_);
-      if (nl != std::string::npos) {
-        line.assign(buf_, pos_, nl + 1 - pos_);
-        pos_ = nl + 1;
-        return true;
-      }
-      if (eof_) {  // a last line without its newline
-        line.assign(buf_, pos_, std::string::npos);
-        pos_ = buf_.size();
-        return true;
-      }
-    }
-    if (eof_) return false;
-    if (pos_ > 0) {  // keep only the unfinished line
-      buf_.erase(0, pos_);
-      pos_ = 0;
-    }
-    if (buf_.size() > kMaxLine)
-      throw StreamError(context_ + ": a line is longer than " + std::to_string(kMaxLine) + " bytes");
-    const std::size_t old = buf_.size();
-    buf_.resize(old + kLineRead);
-    std::size_t n = 0;
-    try {
-      n = body_.read_some(buf_.data() + old, kLineRead);
-    } catch (...) {
-      buf_.resize(old);
-      throw;
-    }
-    buf_.resize(old + n);
-    if (n == 0) eof_ = true;
-  }
-}
-
-bool JsonStream::next(nlohmann::json& value) {
-  std::string line;
-  while (next_line(line)) {
-    std::string_view v(line);
-    while (!v.empty() && (v.front() == '\x1e' || v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-    while (!v.empty() && (v.back() == '\n' || v.back() == '\r' || v.back() == ' ' || v.back() == '\t'))
-      v.remove_suffix(1);
-    if (v.empty()) continue;
-    value = nlohmann::json::parse(v, nullptr, false);
-    if (value.is_discarded()) {
-      std::string shown(v.substr(0, 200));
-      throw StreamError(context_ + ": a line is not JSON: " + shown);
-    }
-    if (raise_on_error_) {
-      std::string msg = json_stream_error(value);
-      if (!msg.empty()) throw StreamError(context_ + ": " + msg);
-    }
-    return true;
-  }
-  return false;
-}
-
 // ---- ContainerStreams ---------------------------------------------------------------------------------------
 
 bool ContainerStreams::tty(std::string_view id) {
-  auto r = client_.request("GET", container_path(id, "/json"));
-  auto j = nlohmann::json::parse(r.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    throw Error("GET /containers/" + std::string(id) + "/json on " + client_.host() + " returned invalid JSON");
+  const nlohmann::json j = detail::request_json(client_, "GET", container_path(id, "/json"));
+  if (!j.is_object())
+    throw Error("GET /containers/" + std::string(id) + "/json on " + client_.host() + " returned no container");
   const auto cfg = j.find("Config");
   if (cfg == j.end() || !cfg->is_object()) return false;
   const auto t = cfg->find("Tty");
@@ -148,25 +78,26 @@ FrameReader ContainerStreams::attach(std::string_view id, const AttachOptions& o
                      "attach to container " + std::string(id) + " (POST " + path + " on " + client_.host() + ")");
 }
 
-JsonStream ContainerStreams::stats(std::string_view id, bool one_shot) {
-  Query q{{"stream", "1"}};
+JsonStream ContainerStreams::open_stats(std::string_view id, bool stream, bool one_shot,
+                                        std::optional<Clock::duration> idle_timeout) {
+  Query q{{"stream", flag(stream)}};
   if (one_shot) q.emplace_back("one-shot", "1");
   const std::string path = container_path(id, "/stats");
-  return JsonStream(client_.stream("GET", path, q),
-                    "stats of container " + std::string(id) + " (GET " + path + " on " + client_.host() + ")", true);
+  return JsonStream(client_.stream("GET", path, q, std::nullopt, {}, idle_timeout),
+                    "stats of container " + std::string(id) + " (GET " + path + " on " + client_.host() + ")");
 }
 
-nlohmann::json ContainerStreams::stats_once(std::string_view id, bool one_shot) {
-  Query q{{"stream", "0"}};
-  if (one_shot) q.emplace_back("one-shot", "1");
-  const std::string path = container_path(id, "/stats");
+JsonStream ContainerStreams::stats(std::string_view id, bool one_shot) {
+  return open_stats(id, /*stream=*/true, one_shot, std::nullopt);
+}
+
+nlohmann::json ContainerStreams::stats_once(std::string_view id, bool one_shot,
+                                            std::optional<Clock::duration> timeout) {
   // Without one-shot the engine samples twice, a second apart: that is a stream-like wait, not a unary call.
-  BodyReader body = client_.stream("GET", path, q);
-  std::string text = body.read_all(kMaxLine);
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded())
-    throw StreamError("GET " + path + " on " + client_.host() + " returned invalid JSON: " + text.substr(0, 200));
-  return j;
+  JsonStream s = open_stats(id, /*stream=*/false, one_shot, timeout);
+  nlohmann::json sample;
+  if (!s.next(sample)) throw StreamError(s.context() + ": the engine answered without a sample");
+  return sample;
 }
 
 }  // namespace dind

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "api/routes.hpp"
 #include "dind/demux.hpp"
 #include "dind/exec.hpp"
 
@@ -148,8 +149,8 @@ Dialer exec_tunnel(Client engine, std::string container, std::string name, std::
       throw ConnectionError("cannot open a tunnel to the daemon in " + name + " (" + via +
                             "): the container is not running (" + e.message() + ")");
     }
-    UpgradedStream up = engine.upgrade("POST", "/exec/" + http::url_encode(id) + "/start", {},
-                                       Body::json({{"Detach", false}, {"Tty", false}}));
+    UpgradedStream up =
+        engine.upgrade("POST", detail::exec_path(id, "/start"), {}, Body::json({{"Detach", false}, {"Tty", false}}));
     return std::make_unique<TunnelConnection>(std::move(up), Endpoint::tunnel(name, socket), via);
   };
 }

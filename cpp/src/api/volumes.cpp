@@ -1,5 +1,6 @@
 #include "dind/volumes.hpp"
 
+#include "api/request_json.hpp"
 #include "dind/errors.hpp"
 #include "dind/filters.hpp"
 
@@ -8,15 +9,6 @@ namespace dind {
 using json = nlohmann::json;
 
 namespace {
-
-json parse_body(const Response& r, const std::string& what, const std::string& host) {
-  if (r.body.empty()) return json::object();
-  try {
-    return json::parse(r.body);
-  } catch (const json::exception& e) {
-    throw Error(what + " on " + host + ": the engine's answer is not JSON: " + e.what());
-  }
-}
 
 json string_map(const std::map<std::string, std::string>& m) {
   json j = json::object();
@@ -34,19 +26,17 @@ json Volumes::create(const std::string& name, const std::string& driver,
   if (!driver.empty()) b["Driver"] = driver;
   if (!driver_opts.empty()) b["DriverOpts"] = string_map(driver_opts);
   if (!labels.empty()) b["Labels"] = string_map(labels);
-  return parse_body(client_.request("POST", "/volumes/create", {}, Body::json(b)), "POST /volumes/create",
-                    client_.host());
+  return detail::request_json(client_, "POST", "/volumes/create", {}, Body::json(b), json::object());
 }
 
 json Volumes::inspect(const std::string& name) {
-  const std::string path = "/volumes/" + http::url_encode(name);
-  return parse_body(client_.request("GET", path), "GET " + path, client_.host());
+  return detail::request_json(client_, "GET", "/volumes/" + http::url_encode(name), {}, std::nullopt, json::object());
 }
 
 json Volumes::list(const json& filters) {
   Query q;
   if (!filters.is_null() && !filters.empty()) q.emplace_back("filters", encode_filters(filters));
-  return parse_body(client_.request("GET", "/volumes", q), "GET /volumes", client_.host());
+  return detail::request_json(client_, "GET", "/volumes", q, std::nullopt, json::object());
 }
 
 void Volumes::remove(const std::string& name, bool force) {
@@ -59,7 +49,7 @@ json Volumes::prune(const json& filters) {
   Query q;
   if (!filters.is_null() && !filters.empty()) q.emplace_back("filters", encode_filters(filters));
   // Pruning walks every volume; it is still one unary call under the client's timeout.
-  return parse_body(client_.request("POST", "/volumes/prune", q), "POST /volumes/prune", client_.host());
+  return detail::request_json(client_, "POST", "/volumes/prune", q, std::nullopt, json::object());
 }
 
 }  // namespace dind

@@ -1,9 +1,10 @@
 // .dockerignore semantics of docker's Go client (moby/patternmatcher and its ignorefile reader), so a context sent by
 // dind holds exactly what `docker build` would send.
+#include "dind/dockerignore.hpp"
+
 #include <regex>
 
 #include "dind/errors.hpp"
-#include "dind/tar.hpp"
 
 namespace dind {
 
@@ -82,34 +83,55 @@ struct DockerIgnore::Pattern {
 
 namespace {
 
+using PatternType = DockerIgnore::Pattern::Type;
+
+// "**" starting at s[i]: appends its regex and settles the pattern's type; returns the index of its last character
+// (a "/" right after it belongs to it).
+std::size_t compile_double_star(const std::string& s, std::size_t i, std::string& re, PatternType& type) {
+  const std::size_t first = i;
+  ++i;
+  if (i + 1 < s.size() && s[i + 1] == '/') ++i;  // "**/" is "**"
+  if (i + 1 == s.size()) {
+    // "**" at the end accepts everything below
+    if (type == DockerIgnore::Pattern::exact) {
+      type = DockerIgnore::Pattern::prefix;
+    } else {
+      re += ".*";
+      type = DockerIgnore::Pattern::regex;
+    }
+  } else {
+    re += "(.*/)?";
+    type = DockerIgnore::Pattern::regex;
+  }
+  if (first == 0) type = DockerIgnore::Pattern::suffix;
+  return i;
+}
+
+// "\" at s[i]: appends the escaped character; returns the index of the last character used.
+std::size_t compile_escape(const std::string& s, std::size_t i, std::string& re, PatternType& type) {
+  if (i + 1 >= s.size()) {
+    re += "\\\\";
+    return i;
+  }
+  const char n = s[++i];
+  // A letter after "\" is itself (ECMAScript would read "\d" as a class); anything else is quoted.
+  if (std::isalnum(static_cast<unsigned char>(n)) == 0) re += '\\';
+  re += n;
+  type = DockerIgnore::Pattern::regex;
+  return i;
+}
+
 void compile(DockerIgnore::Pattern& p) {
   const std::string& s = p.text;
   std::string re = "^";
   auto type = DockerIgnore::Pattern::exact;
   for (std::size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
-    if (c == '*') {
-      if (i + 1 < s.size() && s[i + 1] == '*') {
-        const std::size_t first = i;
-        ++i;
-        if (i + 1 < s.size() && s[i + 1] == '/') ++i;  // "**/" is "**"
-        if (i + 1 == s.size()) {
-          // "**" at the end accepts everything below
-          if (type == DockerIgnore::Pattern::exact) {
-            type = DockerIgnore::Pattern::prefix;
-          } else {
-            re += ".*";
-            type = DockerIgnore::Pattern::regex;
-          }
-        } else {
-          re += "(.*/)?";
-          type = DockerIgnore::Pattern::regex;
-        }
-        if (first == 0) type = DockerIgnore::Pattern::suffix;
-      } else {
-        re += "[^/]*";
-        type = DockerIgnore::Pattern::regex;
-      }
+    if (c == '*' && i + 1 < s.size() && s[i + 1] == '*') {
+      i = compile_double_star(s, i, re, type);
+    } else if (c == '*') {
+      re += "[^/]*";
+      type = DockerIgnore::Pattern::regex;
     } else if (c == '?') {
       re += "[^/]";
       type = DockerIgnore::Pattern::regex;
@@ -117,15 +139,7 @@ void compile(DockerIgnore::Pattern& p) {
       re += '\\';
       re += c;
     } else if (c == '\\') {
-      if (i + 1 < s.size()) {
-        const char n = s[++i];
-        // A letter after "\" is itself (ECMAScript would read "\d" as a class); anything else is quoted.
-        if (std::isalnum(static_cast<unsigned char>(n)) == 0) re += '\\';
-        re += n;
-        type = DockerIgnore::Pattern::regex;
-      } else {
-        re += "\\\\";
-      }
+      i = compile_escape(s, i, re, type);
     } else if (c == '[' || c == ']') {
       re += c;
       type = DockerIgnore::Pattern::regex;
@@ -134,13 +148,12 @@ void compile(DockerIgnore::Pattern& p) {
     }
   }
   p.type = type;
-  if (type == DockerIgnore::Pattern::regex) {
-    re += '$';
-    try {
-      p.re = std::regex(re, std::regex::ECMAScript | std::regex::optimize);
-    } catch (const std::regex_error& e) {
-      throw Error("bad .dockerignore pattern \"" + s + "\": " + e.what());
-    }
+  if (type != DockerIgnore::Pattern::regex) return;
+  re += '$';
+  try {
+    p.re = std::regex(re, std::regex::ECMAScript | std::regex::optimize);
+  } catch (const std::regex_error& e) {
+    throw Error("bad .dockerignore pattern \"" + s + "\": " + e.what());
   }
 }
 

@@ -171,7 +171,7 @@ std::vector<std::string> Daemon::load_images(const std::vector<std::string>& nam
       if (progress && n) progress(moved);
       return n;
     };
-    ProgressStream load = Images(client()).load(std::move(source), /*quiet=*/true);
+    JsonStream load = Images(client()).load(std::move(source), /*quiet=*/true);
     return Images::loaded_images(load.read_all());
   } catch (...) {
     rethrow_doing("loading " + all + " from " + s_->outer.host() + " into dind daemon " + s_->name + " (" +

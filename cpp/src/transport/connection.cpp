@@ -1,17 +1,10 @@
 #include "dind/connection.hpp"
 
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509_vfy.h>
 #include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -28,10 +21,11 @@
 #include <cstring>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <vector>
 
 #include "dind/errors.hpp"
+#include "transport/connect_errors.hpp"
+#include "transport/ssh_process.hpp"
 #include "transport/tls_context.hpp"
 
 namespace dind {
@@ -66,145 +60,6 @@ bool is_ip_literal(const std::string& host) {
   net::ip::make_address(host, ec);
   return !ec;
 }
-
-// The child process behind an ssh connection: `ssh ... HOST docker system dial-stdio`, whose stdin and stdout are the
-// other end of a socketpair and whose stderr is kept (the last few KiB) for error messages.
-class SshProcess {
- public:
-  // Starts ssh for `ep`; returns our end of the socketpair. Throws ConnectionError naming the endpoint.
-  int spawn(const Endpoint& ep, Clock::time_point deadline) {
-    int pair[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) fail_spawn(ep, "socketpair", errno);
-    int err[2];
-    if (::pipe2(err, O_CLOEXEC) != 0) {
-      const int e = errno;
-      ::close(pair[0]);
-      ::close(pair[1]);
-      fail_spawn(ep, "pipe", e);
-    }
-    // ssh's own connect timeout, within ours (the docker CLI uses 30 s).
-    long secs = 30;
-    if (deadline != kNoDeadline) {
-      secs = std::chrono::duration_cast<std::chrono::seconds>(deadline - Clock::now()).count() + 1;
-      secs = std::max(1L, std::min(secs, 30L));
-    }
-    std::vector<std::string> args = {"ssh", "-o", "ConnectTimeout=" + std::to_string(secs), "-T"};
-    if (!ep.user.empty()) args.insert(args.end(), {"-l", ep.user});
-    if (ep.port) args.insert(args.end(), {"-p", std::to_string(ep.port)});
-    args.insert(args.end(), {"--", ep.host, "docker", "system", "dial-stdio"});
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, pair[1], 0);
-    posix_spawn_file_actions_adddup2(&fa, pair[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    // Its own process group: a Ctrl-C at the terminal is ours to handle (we still need the engine to clean up).
-    posix_spawnattr_setpgroup(&attr, 0);
-    sigset_t none, dfl;
-    sigemptyset(&none);
-    sigemptyset(&dfl);
-    sigaddset(&dfl, SIGPIPE);
-    sigaddset(&dfl, SIGINT);
-    sigaddset(&dfl, SIGTERM);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &dfl);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    const int rc = ::posix_spawnp(&pid_, "ssh", &fa, &attr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    ::close(pair[1]);
-    ::close(err[1]);
-    if (rc != 0) {
-      pid_ = -1;
-      ::close(pair[0]);
-      ::close(err[0]);
-      if (rc == ENOENT) throw ConnectionError("cannot connect to " + ep.url() + ": no ssh client on PATH");
-      fail_spawn(ep, "starting ssh", rc);
-    }
-    err_fd_ = err[0];
-    ::fcntl(err_fd_, F_SETFL, O_NONBLOCK);
-    return pair[0];
-  }
-
-  ~SshProcess() {
-    if (err_fd_ >= 0) ::close(err_fd_);
-    if (pid_ <= 0 || reaped_) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-  }
-
-  // Why the stream ended: "ssh exited with status 255: ssh: connect to host ... Connection refused". Waits up to
-  // `wait` for ssh to exit (it does right after the stream ends) so that its last words are there.
-  std::string diagnosis(Clock::duration wait) {
-    const auto until = Clock::now() + wait;
-    while (!reaped_ && Clock::now() < until) {
-      drain();
-      int status = 0;
-      const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-      if (r == pid_ || (r < 0 && errno == ECHILD)) {
-        reaped_ = true;
-        status_ = r == pid_ ? status : -1;
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    drain();
-    std::string out;
-    if (reaped_ && status_ >= 0 && WIFEXITED(status_))
-      out = "ssh exited with status " + std::to_string(WEXITSTATUS(status_));
-    else if (reaped_ && status_ >= 0 && WIFSIGNALED(status_))
-      out = "ssh was killed by signal " + std::to_string(WTERMSIG(status_));
-    const std::string said = last_lines(stderr_);
-    if (!said.empty()) out += (out.empty() ? "" : ": ") + said;
-    return out.empty() ? "ssh said nothing" : out;
-  }
-
- private:
-  [[noreturn]] static void fail_spawn(const Endpoint& ep, const char* step, int err) {
-    throw ConnectionError("cannot connect to " + ep.url() + ": " + step + " failed: " + std::strerror(err));
-  }
-
-  void drain() {
-    char buf[1024];
-    for (;;) {
-      const ssize_t n = ::read(err_fd_, buf, sizeof buf);
-      if (n <= 0) return;
-      stderr_.append(buf, static_cast<std::size_t>(n));
-      if (stderr_.size() > 4096) stderr_.erase(0, stderr_.size() - 4096);
-    }
-  }
-
-  // The last two non-empty lines, joined: ssh puts the reason last ("Connection refused", "Permission denied").
-  static std::string last_lines(const std::string& text) {
-    std::vector<std::string> lines;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-      std::size_t nl = text.find('\n', pos);
-      if (nl == std::string::npos) nl = text.size();
-      std::string line = text.substr(pos, nl - pos);
-      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-      if (!line.empty()) lines.push_back(line);
-      pos = nl + 1;
-    }
-    if (lines.size() > 2) lines.erase(lines.begin(), lines.end() - 2);
-    std::string out;
-    for (const auto& l : lines) out += (out.empty() ? "" : " / ") + l;
-    return out;
-  }
-
-  pid_t pid_ = -1;
-  int err_fd_ = -1;
-  bool reaped_ = false;
-  int status_ = -1;
-  std::string stderr_;
-};
 
 // A unix socket, TCP, TLS over TCP, or ssh (a socketpair to the ssh client): all Asio streams on an io_context of
 // this connection's own.
@@ -259,7 +114,7 @@ class SocketConnection final : public Connection {
   bool led_ = false;  // a thread runs the io_context (guarded by lead_mu_)
   Endpoint ep;
   std::shared_ptr<detail::TlsContext> tls;
-  std::optional<SshProcess> ssh;                     // declared before the socket: closed after it
+  std::optional<detail::SshProcess> ssh;             // declared before the socket: closed after it
   std::optional<unix_socket> unix_sock;              // unix, and ssh (our end of the socketpair)
   std::optional<tcp::socket> tcp_sock;               // plain TCP
   std::optional<net::ssl::stream<tcp::socket>> ssl;  // TLS over TCP
@@ -407,18 +262,7 @@ class SocketConnection final : public Connection {
     (void)n;
     if (!ec) return;
     broken = true;
-    const std::string base = "cannot connect to " + ep.url() + ": ";
-    struct stat st {};
-    if (::stat(ep.path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode))
-      throw ConnectionError(base + ep.path + " is " + (S_ISDIR(st.st_mode) ? "a directory" : "a file") +
-                            ", not a socket (DOCKER_HOST names the engine's socket, e.g. unix:///var/run/docker.sock)");
-    if (ec == net::error::not_found || ec.value() == ENOENT)
-      throw ConnectionError(base + "socket " + ep.path + " does not exist (is the Docker engine running?)");
-    if (ec == net::error::connection_refused)
-      throw ConnectionError(base + "connection refused: nothing listens on " + ep.path);
-    if (ec == net::error::access_denied || ec.value() == EACCES)
-      throw ConnectionError(base + "permission denied on " + ep.path);
-    throw ConnectionError(base + ec.message() + " (" + ep.path + ")");
+    detail::throw_unix_connect_error(ep, ec);
   }
 
   void connect_tcp(Clock::time_point deadline) {
@@ -473,24 +317,7 @@ class SocketConnection final : public Connection {
     (void)n;
     if (!ec) return;
     broken = true;
-    long vr = SSL_get_verify_result(s);
-    std::string reason = ec.message();
-    if (vr != X509_V_OK) reason += " (" + std::string(X509_verify_cert_error_string(vr)) + ")";
-    const bool reason_known = ec.category() == net::error::get_ssl_category();
-    if (reason_known && (ERR_GET_REASON(ec.value()) == SSL_R_WRONG_VERSION_NUMBER ||
-                         ERR_GET_REASON(ec.value()) == SSL_R_PACKET_LENGTH_TOO_LONG))
-      throw TlsError(what + " failed: server answered plain HTTP, not TLS; is this a TLS port? (" + reason + ")");
-    const bool closed = ec == net::error::eof || ec == net::ssl::error::stream_truncated ||
-                        ec == net::error::connection_reset || ec == net::error::broken_pipe;
-    // Closed before a single byte of TLS came back: no TLS server judged us. That is what a published port whose
-    // daemon died looks like (docker-proxy accepts, then drops the connection), so it is a connection failure.
-    if (closed && BIO_number_read(SSL_get_rbio(s)) == 0)
-      throw ConnectionError(what + " failed: " + ep.host_header() + " closed the connection before any TLS answer (" +
-                            reason + "); is the daemon behind this port still running, and is it a TLS port?");
-    if (closed)
-      throw TlsError(what + " failed: the server closed the connection during the handshake (" + reason +
-                     "); is this a TLS port, and does it accept our client certificate?");
-    throw TlsError(what + " failed: " + reason);
+    detail::throw_handshake_error(what, ep, ec, s);
   }
 };
 

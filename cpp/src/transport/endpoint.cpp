@@ -1,14 +1,8 @@
 #include "dind/endpoint.hpp"
 
-#include <pwd.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
-#include <vector>
 
-#include "dind/context.hpp"
 #include "dind/errors.hpp"
 #include "transport/shown.hpp"
 
@@ -42,22 +36,36 @@ bool valid_host(const std::string& host, bool bracketed) {
   return !name.empty() && std::all_of(name.begin(), name.end(), name_char);
 }
 
-}  // namespace
-
-Endpoint Endpoint::parse(const std::string& url, bool tls) {
+// unix:///path
+Endpoint parse_unix(const std::string& url) {
   Endpoint ep;
-  if (url.empty()) bad(url, "empty (expected unix:///path or tcp://host:port)");
-  if (starts_with(url, "unix://")) {
-    ep.kind = Kind::Unix;
-    ep.path = url.substr(7);
-    if (ep.path.empty() || ep.path[0] != '/')
-      bad(url, "a unix socket needs an absolute path: unix:///var/run/docker.sock");
-    if (ep.path.find('\0') != std::string::npos) bad(url, "a NUL byte in the socket path");
-    return ep;
-  }
+  ep.kind = Endpoint::Kind::Unix;
+  ep.path = url.substr(7);
+  if (ep.path.empty() || ep.path[0] != '/')
+    bad(url, "a unix socket needs an absolute path: unix:///var/run/docker.sock");
+  if (ep.path.find('\0') != std::string::npos) bad(url, "a NUL byte in the socket path");
+  return ep;
+}
+
+// ssh://user@...: moves the login name from `rest` into `ep.user`.
+void take_ssh_user(const std::string& url, std::string& rest, Endpoint& ep) {
+  const auto at = rest.find('@');
+  if (at == std::string::npos || at > rest.find('/')) return;
+  ep.user = rest.substr(0, at);
+  rest = rest.substr(at + 1);
+  if (ep.user.find(':') != std::string::npos)
+    bad(url, "a password in an ssh:// address is not supported (use a key or an ssh agent)");
+  // A login name that ssh would read as an option, or that holds what the command line cannot carry.
+  if (ep.user.empty() || ep.user[0] == '-' || !std::all_of(ep.user.begin(), ep.user.end(), name_char))
+    bad(url, "not a user name before '@'");
+}
+
+// What follows the scheme of a tcp://, http://, https:// or ssh:// address; sets the kind, TLS and default port
+// the scheme implies.
+std::string after_scheme(const std::string& url, bool tls, Endpoint& ep, std::uint16_t& default_port) {
   if (starts_with(url, "npipe://")) bad(url, "Windows named pipes (npipe://) are not supported");
   std::string rest;
-  std::uint16_t default_port = 0;
+  ep.kind = Endpoint::Kind::Tcp;
   if (starts_with(url, "tcp://")) {
     rest = url.substr(6);
     ep.tls = tls;
@@ -72,26 +80,18 @@ Endpoint Endpoint::parse(const std::string& url, bool tls) {
     default_port = 443;
   } else if (starts_with(url, "ssh://")) {
     rest = url.substr(6);
-    ep.kind = Kind::Ssh;
-    const auto at = rest.find('@');
-    if (at != std::string::npos && at < rest.find('/')) {
-      ep.user = rest.substr(0, at);
-      rest = rest.substr(at + 1);
-      if (ep.user.find(':') != std::string::npos)
-        bad(url, "a password in an ssh:// address is not supported (use a key or an ssh agent)");
-      // A login name that ssh would read as an option, or that holds what the command line cannot carry.
-      if (ep.user.empty() || ep.user[0] == '-' || !std::all_of(ep.user.begin(), ep.user.end(), name_char))
-        bad(url, "not a user name before '@'");
-    }
+    ep.kind = Endpoint::Kind::Ssh;
+    take_ssh_user(url, rest, ep);
   } else if (url.find("://") == std::string::npos && url[0] == '/') {
     bad(url, "a socket path needs the unix:// scheme: unix://" + url);
   } else {
     bad(url, "unsupported scheme (expected unix://, tcp://, http://, https:// or ssh://)");
   }
-  if (ep.kind != Kind::Ssh) ep.kind = Kind::Tcp;
-  if (!rest.empty() && rest.back() == '/') rest.pop_back();
-  if (rest.find('/') != std::string::npos) bad(url, "a path after host:port is not supported");
-  if (rest.empty()) bad(url, "no host");
+  return rest;
+}
+
+// "host[:port]" or "[v6][:port]": the host into `ep.host`; the port as written (empty when there is none).
+std::string split_host_port(const std::string& url, const std::string& rest, Endpoint& ep) {
   std::string port;
   if (rest[0] == '[') {  // [v6]:port
     auto close = rest.find(']');
@@ -103,31 +103,51 @@ Endpoint Endpoint::parse(const std::string& url, bool tls) {
       port = after.substr(1);
       if (port.empty()) bad(url, "empty port");
     }
-  } else {
-    auto colon = rest.rfind(':');
-    if (colon != std::string::npos) {
-      if (rest.find(':') != colon) bad(url, "IPv6 addresses need brackets: tcp://[::1]:2375");
-      ep.host = rest.substr(0, colon);
-      port = rest.substr(colon + 1);
-      if (port.empty()) bad(url, "empty port");
-    } else {
-      ep.host = rest;
-    }
+    return port;
   }
+  auto colon = rest.rfind(':');
+  if (colon == std::string::npos) {
+    ep.host = rest;
+    return port;
+  }
+  if (rest.find(':') != colon) bad(url, "IPv6 addresses need brackets: tcp://[::1]:2375");
+  ep.host = rest.substr(0, colon);
+  port = rest.substr(colon + 1);
+  if (port.empty()) bad(url, "empty port");
+  return port;
+}
+
+void check_host(const std::string& url, const Endpoint& ep, bool bracketed) {
   if (ep.host.empty()) bad(url, "no host");
   if (ep.host.size() > 253) bad(url, "a host name of " + std::to_string(ep.host.size()) + " characters (at most 253)");
-  if (!valid_host(ep.host, rest[0] == '['))
-    bad(url, rest[0] == '[' ? "not an IPv6 address between the brackets" : "not a host name or IP address");
-  if (ep.kind == Kind::Ssh && ep.host[0] == '-') bad(url, "a host name cannot start with '-'");
-  if (port.empty()) {
-    ep.port = default_port;
-  } else {
-    if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
-      bad(url, "bad port \"" + detail::shown(port) + "\"");
-    unsigned long p = std::stoul(port);
-    if (p == 0 || p > 65535) bad(url, "port out of range: " + port);
-    ep.port = static_cast<std::uint16_t>(p);
-  }
+  if (!valid_host(ep.host, bracketed))
+    bad(url, bracketed ? "not an IPv6 address between the brackets" : "not a host name or IP address");
+  if (ep.kind == Endpoint::Kind::Ssh && ep.host[0] == '-') bad(url, "a host name cannot start with '-'");
+}
+
+std::uint16_t parse_port(const std::string& url, const std::string& port, std::uint16_t default_port) {
+  if (port.empty()) return default_port;
+  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+    bad(url, "bad port \"" + detail::shown(port) + "\"");
+  unsigned long p = std::stoul(port);
+  if (p == 0 || p > 65535) bad(url, "port out of range: " + port);
+  return static_cast<std::uint16_t>(p);
+}
+
+}  // namespace
+
+Endpoint Endpoint::parse(const std::string& url, bool tls) {
+  if (url.empty()) bad(url, "empty (expected unix:///path or tcp://host:port)");
+  if (starts_with(url, "unix://")) return parse_unix(url);
+  Endpoint ep;
+  std::uint16_t default_port = 0;
+  std::string rest = after_scheme(url, tls, ep, default_port);
+  if (!rest.empty() && rest.back() == '/') rest.pop_back();
+  if (rest.find('/') != std::string::npos) bad(url, "a path after host:port is not supported");
+  if (rest.empty()) bad(url, "no host");
+  const std::string port = split_host_port(url, rest, ep);
+  check_host(url, ep, rest[0] == '[');
+  ep.port = parse_port(url, port, default_port);
   return ep;
 }
 
@@ -155,75 +175,6 @@ std::string Endpoint::host_header() const {
   if (kind != Kind::Tcp) return "docker";
   bool v6 = host.find(':') != std::string::npos;
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
-
-ClientConfig ClientConfig::from_url(const std::string& url, std::optional<TlsConfig> tls) {
-  ClientConfig c;
-  c.endpoint = Endpoint::parse(url, tls.has_value());
-  if (!c.endpoint.is_tcp()) tls.reset();          // TLS settings have no meaning on a socket or over ssh
-  if (c.endpoint.tls && !tls) tls = TlsConfig{};  // https:// without material: verification will ask for a CA
-  c.tls = std::move(tls);
-  return c;
-}
-
-ClientConfig ClientConfig::from_env(const std::map<std::string, std::string>& env) {
-  auto get = [&](const char* k) -> std::string {
-    auto it = env.find(k);
-    return it == env.end() ? std::string() : it->second;
-  };
-  auto api_version = [&](ClientConfig& c) {
-    c.version = get("DOCKER_API_VERSION");
-    if (!c.version.empty() && c.version[0] == 'v') c.version.erase(0, 1);
-  };
-  // A context is the CLI's choice only when DOCKER_HOST is empty; its TLS material is its own (the CLI applies
-  // neither DOCKER_TLS_VERIFY nor DOCKER_CERT_PATH to it).
-  if (const CurrentContext current = current_context(env); !current.is_default()) {
-    ClientConfig c = load_context(current).client_config();
-    api_version(c);
-    return c;
-  }
-  const bool has_cert_path = env.count("DOCKER_CERT_PATH") && !get("DOCKER_CERT_PATH").empty();
-  const bool verify = !get("DOCKER_TLS_VERIFY").empty();
-  std::string host = get("DOCKER_HOST");
-  if (host.empty()) host = kDefaultDockerHost;
-
-  std::optional<TlsConfig> tls;
-  const bool socket_host = host.rfind("unix://", 0) == 0 || host.rfind("ssh://", 0) == 0;
-  if ((verify || has_cert_path) && !socket_host) {
-    // The CLI's default cert dir is its config dir: $DOCKER_CONFIG, else ~/.docker.
-    std::string dir = get("DOCKER_CERT_PATH");
-    if (dir.empty()) dir = docker_config_dir(env);
-    if (dir.empty()) throw TlsError("DOCKER_TLS_VERIFY is set but none of DOCKER_CERT_PATH, DOCKER_CONFIG, HOME is");
-    tls = TlsConfig::from_cert_dir(dir, verify);
-  }
-  ClientConfig c;
-  try {
-    c = from_url(host, std::move(tls));
-  } catch (const TlsError&) {
-    throw;
-  } catch (const Error& e) {
-    throw Error(std::string("DOCKER_HOST: ") + e.what());
-  }
-  api_version(c);
-  return c;
-}
-
-ClientConfig ClientConfig::from_env() {
-  std::map<std::string, std::string> env;
-  for (const char* k : {"DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_API_VERSION", "DOCKER_CONFIG",
-                        "DOCKER_CONTEXT", "HOME"}) {
-    if (const char* v = std::getenv(k)) env[k] = v;
-  }
-  // Like the CLI (and ssh), a process without HOME still has the password database's home directory.
-  if (env["HOME"].empty()) {
-    long size = ::sysconf(_SC_GETPW_R_SIZE_MAX);
-    std::vector<char> buf(size > 0 ? static_cast<std::size_t>(size) : 16384);
-    passwd pw{};
-    passwd* found = nullptr;
-    if (::getpwuid_r(::getuid(), &pw, buf.data(), buf.size(), &found) == 0 && found && found->pw_dir)
-      env["HOME"] = found->pw_dir;
-  }
-  return from_env(env);
 }
 
 }  // namespace dind
