@@ -16,6 +16,8 @@ die() { echo "build.sh: $*" >&2; exit 1; }
 quiet() { if [ -t 1 ]; then "$@"; else "$@" >"$log" 2>&1 || { tail -n 60 "$log"; return 1; }; fi; }
 
 py=$(command -v python3) || die "python3 is not on PATH"
+# ccache hits across checkouts: paths under this one hash as relative, and -g builds ignore the directory.
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1} CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 
 echo "build: C++ core, tests and examples -> $build"
 quiet cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release || die "CMake configure of $build failed (log above)"

@@ -17,6 +17,7 @@
 #include "common.hpp"
 #include "dind/archive.hpp"
 #include "dind/images.hpp"
+#include "dind/jsonlines.hpp"
 
 namespace pyb = pybind11;
 using namespace pybind11::literals;
@@ -399,4 +400,7 @@ DIND_BINDINGS(bodies) {
       .def("close", &Progress::close)
       .def("raise_on_error", &Progress::raise_on_error, "on"_a)
       .def_property_readonly("context", &Progress::context);
+  m.def(
+      "progress_error", [](const pyb::handle& line) { return dind::json_stream_error(dind::py::from_python(line)); },
+      "line"_a, "The failure a progress line reports (errorDetail.message, else error), or \"\": the core's rule.");
 }

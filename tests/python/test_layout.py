@@ -1,8 +1,9 @@
 """The layout rules of ARCHITECTURE.md, checked: no include in cpp/src runs from a lower layer to a higher one, no
-source file grows past one idea (450 lines, with the exceptions named below), and no comment cites an issue
-number or a document outside the repo."""
+source file grows past one idea (450 lines, with the exceptions named below), no function past one screen (60
+lines, with the exceptions named below), and no comment cites an issue number or a document outside the repo."""
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 from typing import Dict, List
@@ -27,6 +28,12 @@ HEADER_LAYER = {
 }
 # Files allowed past 450 lines, and why.
 LONG_FILES: Dict[str, str] = {}
+# Functions allowed past 60 lines, and why: each is a table (one registration or one option per line), not logic.
+LONG_FUNCTIONS: Dict[str, str] = {
+    "PYBIND11_MODULE": "the Client class's .def() table and the module's constants",
+    "DIND_BINDINGS": "a binding group's table of .def() lines, one per endpoint",
+    "build_parser": "the CLI's argparse table, one add_argument per flag",
+}
 INCLUDE = re.compile(r'#include\s+"([^"]+)"')
 
 
@@ -69,6 +76,48 @@ def test_no_source_file_past_450_lines_but_the_named_ones() -> None:
         rel = str(path.relative_to(REPO))
         if n > 450 and rel not in LONG_FILES:
             long.append(f"{rel}: {n} lines")
+    assert long == []
+
+
+# A C++ function definition: a line at column 0 that ends in ") ... {" (or a bindings block); it ends at its brace.
+CPP_FUNCTION = re.compile(r"^(?:[A-Za-z].*\)\s*(?:const)?\s*(?:noexcept)?\s*(?:override)?\s*\{|(DIND_BINDINGS|PYBIND11_MODULE)\b.*\{)\s*$")
+CPP_NAME = re.compile(r"([A-Za-z_][\w:~]*)\s*\(")
+
+
+def _cpp_functions(path: Path) -> List[tuple]:
+    """(name, lines) of each top-level C++ function definition in ``path``, by brace counting."""
+    lines = path.read_text().splitlines()
+    found, i = [], 0
+    while i < len(lines):
+        m = CPP_FUNCTION.match(lines[i])
+        if m:
+            depth, j = 0, i
+            while j < len(lines):
+                depth += lines[j].count("{") - lines[j].count("}")
+                if depth <= 0 and j > i:
+                    break
+                j += 1
+            name = m.group(1) or (CPP_NAME.findall(lines[i]) or ["?"])[0]
+            found.append((name, j - i + 1))
+            i = j
+        i += 1
+    return found
+
+
+def test_no_function_past_60_lines_but_the_named_ones() -> None:
+    long = []
+    for path in sorted((REPO / "cpp").rglob("*.[ch]pp")):
+        if "tests" in path.relative_to(REPO).parts:
+            continue
+        for name, n in _cpp_functions(path):
+            if n > 60 and name.split("::")[-1] not in LONG_FUNCTIONS:
+                long.append(f"{path.relative_to(REPO)}: {name} {n} lines")
+    for path in sorted((REPO / "python" / "dind").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name not in LONG_FUNCTIONS:
+                n = (node.end_lineno or node.lineno) - node.lineno + 1
+                if n > 60:
+                    long.append(f"{path.relative_to(REPO)}: {node.name} {n} lines")
     assert long == []
 
 

@@ -75,9 +75,9 @@ def test_sigkill_anywhere_in_a_start_then_prune_leaves_nothing(session: str) -> 
         made = _made(session)
         seen.append(f"{delay:.3f}s: {len(made)} container(s), {len(list(tmp.iterdir()))} dir(s)")
         volumes = _anonymous_volumes(made)
-        prune = subprocess.run([sys.executable, "-m", "dind", "prune"], capture_output=True, text=True, env=env,
-                               timeout=TIMEOUT)
-        assert prune.returncode == 0, prune.stderr
+        prunes = _prune_until_settled(env, session)
+        if prunes > 1:
+            seen[-1] += f" (a create still under way in the engine: {prunes} prunes)"
         assert _made(session) == [], f"prune left a container (killed at {delay}s)"
         assert list(tmp.iterdir()) == [], f"prune left {list(tmp.iterdir())} (killed at {delay}s)"
         for v in volumes:
@@ -86,6 +86,20 @@ def test_sigkill_anywhere_in_a_start_then_prune_leaves_nothing(session: str) -> 
     # The sweep reached every phase: some kills left nothing yet, some a directory only, some a container too.
     assert any(" 0 container(s), 0 dir(s)" in s for s in seen)
     assert any(" 1 container(s)" in s for s in seen)
+
+
+def _prune_until_settled(env: Dict[str, str], session: str) -> int:
+    """Runs ``dind prune`` until nothing of the session is left, at most 3 times; returns how many it took.
+
+    A SIGKILLed client may have sent a create that the engine is still carrying out when the first prune lists:
+    that container appears only afterwards, with its dead owner's labels, and the next prune removes it."""
+    for attempt in range(1, 4):
+        prune = subprocess.run([sys.executable, "-m", "dind", "prune"], capture_output=True, text=True, env=env,
+                               timeout=TIMEOUT)
+        assert prune.returncode == 0, prune.stderr
+        if not _made(session):
+            return attempt
+    return attempt
 
 
 def _timed_start() -> float:

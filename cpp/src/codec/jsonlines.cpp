@@ -1,19 +1,13 @@
 #include "dind/jsonlines.hpp"
 
+#include "core/shown.hpp"
+
 namespace dind {
 
 namespace {
 
 bool is_blank(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\x1e';
-}
-
-std::string excerpt(std::string_view s) {
-  constexpr std::size_t kMax = 80;
-  std::string out;
-  for (char c : s.substr(0, kMax)) out += (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) ? c : '.';
-  if (s.size() > kMax) out += "...";
-  return out;
 }
 
 }  // namespace
@@ -45,7 +39,8 @@ nlohmann::json JsonLinesDecoder::decode(std::string_view line) {
   if (line.empty()) return nlohmann::json(nlohmann::json::value_t::discarded);
   nlohmann::json j = nlohmann::json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded())
-    fail("invalid JSON on line " + std::to_string(line_no_) + " of " + opt_.context + ": \"" + excerpt(line) + "\"");
+    fail("invalid JSON on line " + std::to_string(line_no_) + " of " + opt_.context + ": \"" + detail::shown(line, 80) +
+         "\"");
   if (opt_.raise_on_error) {
     std::string message = json_stream_error(j);
     if (!message.empty()) fail(opt_.context + " failed: " + message);

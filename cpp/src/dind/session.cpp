@@ -306,30 +306,39 @@ bool remove_daemon(Client outer, const std::string& name_or_id) {
   return true;
 }
 
-ReapResult reap(Client outer, const ReapOptions& options) {
-  ReapResult result;
-  const nlohmann::json filter = {{"label", {kLabelSession}}};
+namespace {
 
-  Containers containers(outer);
-  const std::string me = own_container_id().value_or("");
-  for (const auto& c : containers.list(true, filter)) {
+// What reap() needs to judge one labelled object: the options, the containers (for owner containers) and this
+// process's own container (never its own owner's victim).
+struct ReapScope {
+  const ReapOptions& options;
+  Containers containers;
+  std::string me;
+
+  bool covers(const nlohmann::json& labels, std::int64_t created = 0) {
+    return reapable(labels, created, options, containers, me);
+  }
+};
+
+void reap_containers(ReapScope& scope, const nlohmann::json& filter, ReapResult& result) {
+  for (const auto& c : scope.containers.list(true, filter)) {
     const nlohmann::json labels = c.value("Labels", nlohmann::json::object());
-    if (!reapable(labels, c.value("Created", std::int64_t{0}), options, containers, me)) continue;
+    if (!scope.covers(labels, c.value("Created", std::int64_t{0}))) continue;
     const std::string id = c.value("Id", "");
     try {
-      containers.remove(id, /*force=*/true, /*v=*/true);
+      scope.containers.remove(id, /*force=*/true, /*v=*/true);
     } catch (const NotFound&) {
       continue;  // gone meanwhile
     }
     remove_daemon_dir(labels);
     result.containers.push_back(id);
   }
+}
 
-  Volumes volumes(outer);
+void reap_volumes(ReapScope& scope, Volumes volumes, const nlohmann::json& filter, ReapResult& result) {
   const nlohmann::json vols = volumes.list(filter);
   for (const auto& v : vols.value("Volumes", nlohmann::json::array())) {
-    if (v.is_null()) continue;
-    if (!reapable(v.value("Labels", nlohmann::json::object()), 0, options, containers, me)) continue;
+    if (v.is_null() || !scope.covers(v.value("Labels", nlohmann::json::object()))) continue;
     const std::string name = v.value("Name", "");
     try {
       volumes.remove(name, /*force=*/false);
@@ -339,10 +348,11 @@ ReapResult reap(Client outer, const ReapOptions& options) {
       // still in use by a live container: not orphaned after all
     }
   }
+}
 
-  Networks networks(outer);
+void reap_networks(ReapScope& scope, Networks networks, const nlohmann::json& filter, ReapResult& result) {
   for (const auto& n : networks.list(filter)) {
-    if (!reapable(n.value("Labels", nlohmann::json::object()), 0, options, containers, me)) continue;
+    if (!scope.covers(n.value("Labels", nlohmann::json::object()))) continue;
     const std::string id = n.value("Id", "");
     try {
       networks.remove(id);
@@ -352,8 +362,10 @@ ReapResult reap(Client outer, const ReapOptions& options) {
       // endpoints still attached (a live container of another session): leave it
     }
   }
+}
 
-  // Directories whose daemon never got a container (a start killed early), or whose container went another way.
+// Directories whose daemon never got a container (a start killed early), or whose container went another way.
+void reap_dirs(const ReapOptions& options, ReapResult& result) {
   const auto now = std::time(nullptr);
   for (const auto& d : private_dirs()) {
     const bool old = options.older_than && now - d.mtime > options.older_than->count();
@@ -370,6 +382,18 @@ ReapResult reap(Client outer, const ReapOptions& options) {
     std::filesystem::remove_all(d.path, ec);
     if (!ec) result.dirs.push_back(d.path);
   }
+}
+
+}  // namespace
+
+ReapResult reap(Client outer, const ReapOptions& options) {
+  ReapResult result;
+  const nlohmann::json filter = {{"label", {kLabelSession}}};
+  ReapScope scope{options, Containers(outer), own_container_id().value_or("")};
+  reap_containers(scope, filter, result);
+  reap_volumes(scope, Volumes(outer), filter, result);
+  reap_networks(scope, Networks(outer), filter, result);
+  reap_dirs(options, result);
   return result;
 }
 

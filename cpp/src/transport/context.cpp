@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "dind/errors.hpp"
-#include "transport/shown.hpp"
+#include "core/shown.hpp"
 
 namespace dind {
 namespace {

@@ -4,7 +4,7 @@
 #include <cctype>
 
 #include "dind/errors.hpp"
-#include "transport/shown.hpp"
+#include "core/shown.hpp"
 
 namespace dind {
 namespace {

@@ -277,6 +277,22 @@ def build_create_body(image: str, command: Any, kwargs: Dict[str, Any], caller: 
         raise RuntimeError('The option "networking_config" can not be used without "network".')
 
     k = kwargs
+    body = _container_fields(image, command, k)
+    params = {"name": k.pop("name", None), "platform": k.pop("platform", None)}
+    host = _host_resources(k)
+    _ports_and_storage(k, host, body)
+    _network(k, host, body)
+    for ignored in ("use_config_proxy", "version", "lxc_conf"):
+        k.pop(ignored, None)  # use_config_proxy: docker-py injects proxies from ~/.docker/config.json; not done here
+    raw_host = k.pop("host_config", None)
+    if raw_host:
+        host.update(dict(raw_host))  # pass-through, merged last
+    body["HostConfig"] = host
+    return body, params
+
+
+def _container_fields(image: str, command: Any, k: Dict[str, Any]) -> Dict[str, Any]:
+    """The create body's own fields (not HostConfig): image, command, streams, identity, env, labels, healthcheck."""
     detach = bool(k.pop("detach", False))
     stdin_open = bool(k.pop("stdin_open", False))
     body: Dict[str, Any] = {
@@ -306,9 +322,11 @@ def build_create_body(image: str, command: Any, kwargs: Dict[str, Any], caller: 
         body["Labels"] = _labels(k.pop("labels"))
     if k.get("healthcheck") is not None:
         body["Healthcheck"] = _healthcheck(k.pop("healthcheck"))
-    k.pop("use_config_proxy", None)  # docker-py injects proxies from ~/.docker/config.json; not done here
-    params = {"name": k.pop("name", None), "platform": k.pop("platform", None)}
+    return body
 
+
+def _host_resources(k: Dict[str, Any]) -> Dict[str, Any]:
+    """HostConfig's limits, devices, restart policy, tmpfs, hosts, links and logging."""
     host: Dict[str, Any] = {}
     for kw, field in _HOST_PLAIN.items():
         value = k.pop(kw, None)
@@ -320,14 +338,6 @@ def build_create_body(image: str, command: Any, kwargs: Dict[str, Any], caller: 
             host[field] = parse_bytes(value, kw)
     if k.get("mem_swappiness") is not None:
         host["MemorySwappiness"] = int(k.pop("mem_swappiness"))
-    ports = k.pop("ports", None)
-    if ports:
-        host["PortBindings"], body["ExposedPorts"] = _ports(ports)
-    volumes = k.pop("volumes", None)
-    if volumes:
-        host["Binds"], body["Volumes"] = _volumes(volumes)
-    if k.get("mounts"):
-        host["Mounts"] = [_mount(m) for m in k.pop("mounts")]
     if k.get("devices"):
         host["Devices"] = _devices(k.pop("devices"))
     if k.get("ulimits"):
@@ -353,6 +363,23 @@ def build_create_body(image: str, command: Any, kwargs: Dict[str, Any], caller: 
     if log_config:
         lc = dict(log_config)
         host["LogConfig"] = {"Type": lc.get("Type", lc.get("type")), "Config": lc.get("Config", lc.get("config")) or {}}
+    return host
+
+
+def _ports_and_storage(k: Dict[str, Any], host: Dict[str, Any], body: Dict[str, Any]) -> None:
+    """ports, volumes and mounts: each sets HostConfig and, for ports and volumes, the body's matching field."""
+    ports = k.pop("ports", None)
+    if ports:
+        host["PortBindings"], body["ExposedPorts"] = _ports(ports)
+    volumes = k.pop("volumes", None)
+    if volumes:
+        host["Binds"], body["Volumes"] = _volumes(volumes)
+    if k.get("mounts"):
+        host["Mounts"] = [_mount(m) for m in k.pop("mounts")]
+
+
+def _network(k: Dict[str, Any], host: Dict[str, Any], body: Dict[str, Any]) -> None:
+    """network (+ networking_config): the network mode and the endpoint settings of the first network."""
     network = k.pop("network", None)
     networking_config = k.pop("networking_config", None)
     if network:
@@ -361,10 +388,3 @@ def build_create_body(image: str, command: Any, kwargs: Dict[str, Any], caller: 
             body["NetworkingConfig"] = {"EndpointsConfig": dict(networking_config)}
         else:
             body["NetworkingConfig"] = {"EndpointsConfig": {network: {}}}
-    k.pop("version", None)
-    k.pop("lxc_conf", None)
-    raw_host = k.pop("host_config", None)
-    if raw_host:
-        host.update(dict(raw_host))  # pass-through, merged last
-    body["HostConfig"] = host
-    return body, params

@@ -256,11 +256,7 @@ class ContainerCollection(Collection):
         platform = kwargs.get("platform")
         if detach and remove:
             kwargs["auto_remove"] = True
-        try:
-            container = self.create(image, command, **kwargs)
-        except errors.ImageNotFound as first:
-            self._pull_once(image, platform, first)
-            container = self.create(image, command, **kwargs)
+        container = self._create_pulling(image, command, platform, kwargs)
         if detach:
             container.start()
             return container
@@ -349,6 +345,14 @@ class ContainerCollection(Collection):
         if not ident:
             raise TypeError(f"image must be a name or an Image, got {image!r}")
         return ident
+
+    def _create_pulling(self, image: str, command: Any, platform: Optional[str], kwargs: Dict[str, Any]) -> Container:
+        """create(), and for an image the engine lacks, one pull and a second create."""
+        try:
+            return self.create(image, command, **kwargs)
+        except errors.ImageNotFound as first:
+            self._pull_once(image, platform, first)
+            return self.create(image, command, **kwargs)
 
     def _pull_once(self, image: str, platform: Optional[str], first: errors.ImageNotFound) -> None:
         """One pull (no registry retries); ImageNotFound naming the image and why the pull failed."""

@@ -25,18 +25,11 @@ _LOADED = re.compile(r"(^Loaded image ID: |^Loaded image: )(.+)$")
 _REMOTE_PREFIXES = ("http://", "https://", "git://", "github.com/", "git@")
 
 
-def _error_of(chunk: Dict[str, Any]) -> Optional[str]:
-    """The failure message of a progress line, if it reports one."""
+def _error_of(chunk: Any) -> Optional[str]:
+    """The failure message of a progress line, if it reports one (the core's rule)."""
     if not isinstance(chunk, dict):
         return None
-    detail = chunk.get("errorDetail")
-    if detail:
-        if isinstance(detail, dict) and detail.get("message"):
-            return str(detail["message"])
-        return str(chunk.get("error") or detail)
-    if chunk.get("error"):
-        return str(chunk["error"])
-    return None
+    return _core.progress_error(chunk) or None
 
 
 class Image(Model):
@@ -218,50 +211,16 @@ class ImageCollection(Collection):
             raise TypeError(f"build() got unexpected keyword arguments: {', '.join(sorted(kwargs))}")
         if path is None and fileobj is None:
             raise TypeError("Either path or fileobj needs to be provided.")
-        remote = None
-        context: Any = None
-        dir_path: Optional[str] = None
-        if path is not None and str(path).startswith(_REMOTE_PREFIXES):
-            remote = str(path)
-        elif fileobj is not None:
-            if custom_context:
-                context = fileobj
-            else:
-                context = _dockerfile_tar(fileobj)
-        else:
-            dir_path = os.fspath(path)
-            if dockerfile and os.path.isabs(dockerfile):
-                rel = os.path.relpath(dockerfile, dir_path)
-                if rel.startswith(".."):
-                    raise DockerException(f"build: the Dockerfile {dockerfile} is outside the context {dir_path}")
-                dockerfile = rel
+        remote, context, dir_path, dockerfile = _build_context(path, fileobj, custom_context, dockerfile)
         stream = self._group.build(
             context=context, path=dir_path, tag=tag, dockerfile=dockerfile, buildargs=buildargs, labels=labels,
             nocache=nocache, rm=rm, forcerm=forcerm, pull=pull, quiet=quiet, target=target,
             network_mode=network_mode, platform=platform, cache_from=cache_from, extra_hosts=extra_hosts,
             shmsize=shmsize, container_limits=container_limits, squash=bool(squash), isolation=isolation,
             remote=remote, raise_on_error=False)
-        log: List[Dict[str, Any]] = []
-        image_id = None
-        last_event: Any = None
         what = f"build of {tag}" if tag else "build"
-        for chunk in stream:
-            log.append(chunk)
-            err = _error_of(chunk)
-            if err:
-                raise BuildError(err, iter(log), f"{what} failed: {err}")
-            aux = chunk.get("aux") if isinstance(chunk, dict) else None
-            if isinstance(aux, dict) and aux.get("ID"):
-                image_id = aux["ID"]
-            if "stream" in chunk:
-                m = _BUILT.search(chunk["stream"])
-                if m:
-                    image_id = m.group(2)
-            last_event = chunk
-        if image_id:
-            return self.get(image_id), iter(log)
-        reason = str(last_event or "Unknown")
-        raise BuildError(reason, iter(log), f"{what} failed: the engine reported no image ({reason})")
+        image_id, log = _built_image(stream, what)
+        return self.get(image_id), iter(log)
 
 
 def _dockerfile_tar(fileobj: Any) -> bytes:
@@ -297,3 +256,43 @@ def container_commit(container: Any, repository: Optional[str] = None, tag: Opti
 
 
 Image.collection_type = ImageCollection
+
+
+def _build_context(path: Optional[str], fileobj: Any, custom_context: bool,
+                   dockerfile: Optional[str]) -> Tuple[Optional[str], Any, Optional[str], Optional[str]]:
+    """build()'s context → (remote URL, tar or Dockerfile object, directory, Dockerfile relative to it)."""
+    if path is not None and str(path).startswith(_REMOTE_PREFIXES):
+        return str(path), None, None, dockerfile
+    if fileobj is not None:
+        return None, fileobj if custom_context else _dockerfile_tar(fileobj), None, dockerfile
+    dir_path = os.fspath(path)  # type: ignore[arg-type]  # build() checked that one of path, fileobj is given
+    if dockerfile and os.path.isabs(dockerfile):
+        rel = os.path.relpath(dockerfile, dir_path)
+        if rel.startswith(".."):
+            raise DockerException(f"build: the Dockerfile {dockerfile} is outside the context {dir_path}")
+        dockerfile = rel
+    return None, None, dir_path, dockerfile
+
+
+def _built_image(stream: Iterator[Dict[str, Any]], what: str) -> Tuple[str, List[Dict[str, Any]]]:
+    """Reads a build's log to its end → (the built image's id, the log); BuildError on a failure the log reports."""
+    log: List[Dict[str, Any]] = []
+    image_id = None
+    last_event: Any = None
+    for chunk in stream:
+        log.append(chunk)
+        err = _error_of(chunk)
+        if err:
+            raise BuildError(err, iter(log), f"{what} failed: {err}")
+        aux = chunk.get("aux") if isinstance(chunk, dict) else None
+        if isinstance(aux, dict) and aux.get("ID"):
+            image_id = aux["ID"]
+        if "stream" in chunk:
+            m = _BUILT.search(chunk["stream"])
+            if m:
+                image_id = m.group(2)
+        last_event = chunk
+    if image_id:
+        return image_id, log
+    reason = str(last_event or "Unknown")
+    raise BuildError(reason, iter(log), f"{what} failed: the engine reported no image ({reason})")
