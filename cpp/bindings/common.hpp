@@ -4,6 +4,7 @@
 #pragma once
 
 #include <pybind11/pybind11.h>
+#include <pybind11/typing.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -25,8 +26,34 @@ namespace dind::py {
 
 namespace pyb = pybind11;
 
+// What the stubs (python/dind/_core.pyi, made by scripts/stubs.sh) say a binding returns where pyb::object would say
+// `object`: a JSON value (or a value whose type depends on an argument) is typing.Any; an answer that is a JSON object
+// a dict[str, Any], a JSON array of objects a list of them; the stream objects that bodies.cpp makes by their classes.
+// Only names: nothing is checked.
+class AnyValue : public pyb::object {
+  using object::object;
+};
+using JsonObject = pyb::typing::Dict<pyb::str, AnyValue>;
+using JsonObjects = pyb::typing::List<JsonObject>;
+class ByteStreamObject : public pyb::object {
+  using object::object;
+};
+class ImageProgressObject : public pyb::object {
+  using object::object;
+};
+
 // JSON values to Python objects and back (dict, list, str, int, float, bool, None). Call with the GIL held.
 pyb::object to_python(const nlohmann::json& j);
+// A value built here (a tuple, dict or list), named T for the stubs: named<pyb::typing::Tuple<int, pyb::bytes>>(t).
+template <class T>
+T named(pyb::object o) {
+  return pyb::reinterpret_steal<T>(o.release());
+}
+// The same, named for the stubs as R (AnyValue, JsonObject, JsonObjects).
+template <class R>
+R to_python_as(const nlohmann::json& j) {
+  return pyb::reinterpret_steal<R>(to_python(j).release());
+}
 nlohmann::json from_python(pyb::handle obj);
 
 // Optional arguments (None → empty/nullopt). opt_str sends a non-str value as its str().
@@ -45,15 +72,15 @@ auto without_gil(F&& f) {
   return f();
 }
 
-// Runs `f` (returning JSON) without the GIL, then builds the Python result with it.
-template <class F>
-pyb::object json_call(F&& f) {
+// Runs `f` (returning JSON) without the GIL, then builds the Python result with it, named R for the stubs.
+template <class R = AnyValue, class F>
+R json_call(F&& f) {
   nlohmann::json r;
   {
     pyb::gil_scoped_release release;
     r = f();
   }
-  return to_python(r);
+  return to_python_as<R>(r);
 }
 
 // The one way a blocking call from Python (GIL held on entry) runs, so that a signal handler that raises (Ctrl-C's
@@ -153,9 +180,9 @@ pyb::class_<T>& def_stream_protocol(pyb::class_<T>& c) {
 // bytes or a ByteStream) as the body; a Python error raised by the data (or Ctrl-C) re-raises as it was.
 void with_python_body(const pyb::object& data, const std::string& what, const std::function<void(BodySource)>& call);
 // A response body as a _core.ByteStream (an iterator of bytes chunks of `chunk` bytes).
-pyb::object wrap_byte_stream(BodyReader r, std::size_t chunk);
+ByteStreamObject wrap_byte_stream(BodyReader r, std::size_t chunk);
 // A JSON-lines progress stream as a _core.ImageProgress (dicts with `decode`, else bytes lines).
-pyb::object wrap_progress(JsonStream s, bool decode);
+ImageProgressObject wrap_progress(JsonStream s, bool decode);
 
 // A binding file registers its function once:  DIND_BINDINGS(containers) { m.def(...); }
 // module.cpp calls every registered function in name order when dind._core is imported.
@@ -168,6 +195,21 @@ struct BinderRegistration {
 };
 
 }  // namespace dind::py
+
+namespace pybind11::detail {
+template <>
+struct handle_type_name<dind::py::AnyValue> {
+  static constexpr auto name = const_name("typing.Any");
+};
+template <>
+struct handle_type_name<dind::py::ByteStreamObject> {
+  static constexpr auto name = const_name("dind._core.ByteStream");
+};
+template <>
+struct handle_type_name<dind::py::ImageProgressObject> {
+  static constexpr auto name = const_name("dind._core.ImageProgress");
+};
+}  // namespace pybind11::detail
 
 #define DIND_BINDINGS(name)                                                                 \
   static void dind_bind_##name(::pybind11::module_& m);                                     \
