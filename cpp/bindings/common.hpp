@@ -34,7 +34,12 @@ class AnyValue : public pyb::object {
   using object::object;
 };
 using JsonObject = pyb::typing::Dict<pyb::str, AnyValue>;
-using JsonObjects = pyb::typing::List<JsonObject>;
+// A list named builtins.list[T]: the stubs' plain `list` would mean the method `list` of the class it is in.
+template <class T>
+class BuiltinList : public pyb::typing::List<T> {
+  using pyb::typing::List<T>::List;
+};
+using JsonObjects = BuiltinList<JsonObject>;
 class ByteStreamObject : public pyb::object {
   using object::object;
 };
@@ -128,7 +133,7 @@ class Interruptible {
 // checked there); an unknown keyword raises TypeError naming it. Also a __repr__ listing the fields.
 template <class T>
 void def_keyword_init(pyb::class_<T>& c) {
-  c.def(pyb::init([](const pyb::kwargs& kw) {
+  c.def(pyb::init([](const pyb::KWArgs<pyb::object>& kw) {
     pyb::object self = pyb::cast(T{});
     const pyb::dict fields = pyb::type::of(self).attr("__dict__");
     const pyb::object property = pyb::module_::import("builtins").attr("property");
@@ -166,7 +171,7 @@ pyb::class_<T>& def_stream_protocol(pyb::class_<T>& c) {
       .def("__next__", &T::next)
       .def(
           "__enter__", [](T& s) -> T& { return s; }, pyb::return_value_policy::reference)
-      .def("__exit__", [](T& s, pyb::args) {
+      .def("__exit__", [](T& s, const pyb::Args<pyb::object>&) {
         s.close();
         return false;
       });
@@ -200,6 +205,10 @@ namespace pybind11::detail {
 template <>
 struct handle_type_name<dind::py::AnyValue> {
   static constexpr auto name = const_name("typing.Any");
+};
+template <class T>
+struct handle_type_name<dind::py::BuiltinList<T>> {
+  static constexpr auto name = const_name("builtins.list[") + make_caster<T>::name + const_name("]");
 };
 template <>
 struct handle_type_name<dind::py::ByteStreamObject> {

@@ -30,7 +30,10 @@ void def_enum_from_name(pyb::enum_<E>& e, Parse parse) {
           }
         }),
         "name"_a);
-  e.def("__str__", [](E v) { return std::string(dind::to_string(v)); });
+  // In place of pybind11's own __str__ (this one ran first anyway), so that the stubs show one signature.
+  e.attr("__str__") =
+      pyb::cpp_function([](E v) { return std::string(dind::to_string(v)); }, pyb::name("__str__"), pyb::is_method(e),
+                        "The name, as the core writes it (\"auto\", \"missing\", ...).");
   pyb::implicitly_convertible<std::string, E>();
 }
 
@@ -192,8 +195,12 @@ DIND_BINDINGS(daemon) {
                 progress(n);
               };
             }
-            pyb::gil_scoped_release release;
-            return d.load_images(names, cb);
+            std::vector<std::string> loaded;
+            {
+              pyb::gil_scoped_release release;
+              loaded = d.load_images(names, cb);
+            }
+            return dind::py::named<dind::py::BuiltinList<pyb::str>>(pyb::cast(loaded));
           },
           "names"_a, "progress"_a = pyb::none(),
           "Streams images of the outer engine into the daemon; progress(bytes so far) is called as they move. Returns "

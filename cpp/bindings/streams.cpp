@@ -245,7 +245,10 @@ DIND_BINDINGS(streams) {
            "The rest of the output: bytes, or (stdout, stderr) with `demux` (None for a side that had nothing).")
       .def("read", &OutputStream::read, "n"_a = -1,
            "Up to `n` bytes of output, stdout and stderr together (the next chunk if n < 0); b\"\" at the end.")
-      .def("write", &OutputStream::write, "data"_a, "Writes `data` to the stdin of a duplex stream.")
+      .def(
+          "write",
+          [](OutputStream& s, const py::typing::Union<py::bytes, py::str>& data) { s.write(data.cast<std::string>()); },
+          "data"_a, "Writes `data` (bytes, or str as UTF-8) to the stdin of a duplex stream.")
       .def("close_write", &OutputStream::close_write, "Half-closes: the process sees EOF on stdin (any thread).")
       .def("close", &OutputStream::close, "Ends the stream, and a read blocked on it (any thread).")
       .def("set_mode", &OutputStream::set_mode, "mode"_a,
