@@ -11,13 +11,18 @@ The plugin gives:
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
+
+if TYPE_CHECKING:
+    from dind import Dind
 
 TEST_IMAGE = "busybox:latest"  # present on the outer engine; streamed into the throwaway daemon, no registry needed
 
 
 @pytest.fixture(scope="session")
-def inner_busybox(dind):
+def inner_busybox(dind: Dind) -> str:
     """The session daemon with the test image loaded into it (once per session)."""
     dind.load_images([TEST_IMAGE])
     return TEST_IMAGE

@@ -41,7 +41,10 @@ fi
 # --- Python packages for the python3 on PATH ----------------------------------------------------------------------
 command -v python3 >/dev/null || die "python3 is not on PATH; install Python 3.9+ (pyenv 3.11 on the reference machines)"
 # distribution==minimum: checked through the installed metadata, so a warm machine needs no pip call.
-mapfile -t pip_missing < <(python3 - pytest==7 pybind11==2.10 scikit-build-core==0.10 docker==7 pytest-xdist==3 <<'EOF'
+# mypy and pybind11-stubgen: tests/python/test_typing.py (mypy --strict, the extension's stubs, scripts/stubs.sh);
+# pybind11 3 names the bindings' types (pybind11/typing.h) as the checked-in stubs were made with.
+mapfile -t pip_missing < <(python3 - pytest==7 pybind11==3.0 scikit-build-core==0.10 docker==7 pytest-xdist==3 \
+  mypy==1.10 pybind11-stubgen==3.0 <<'EOF'
 import sys
 from importlib import metadata
 

@@ -16,15 +16,15 @@ namespace {
 using dind::py::to_python;
 using dind::py::without_gil;
 
-pyb::object stat_dict(const dind::PathStat& s) {
-  return to_python(s.to_json());
+dind::py::JsonObject stat_dict(const dind::PathStat& s) {
+  return dind::py::to_python_as<dind::py::JsonObject>(s.to_json());
 }
 
 }  // namespace
 
 DIND_BINDINGS(archive) {
   pyb::class_<dind::Archive>(m, "Archive", "Container files: PUT/GET/HEAD /containers/{id}/archive and export.")
-      .def(pyb::init<dind::Client>(), "client"_a)
+      .def(pyb::init<dind::Client>(), "client"_a, "The archive endpoints of `client`.")
       .def(
           "put",
           [](dind::Archive& a, const std::string& id, const std::string& path, const pyb::object& data,
@@ -49,8 +49,9 @@ DIND_BINDINGS(archive) {
           "get",
           [](dind::Archive& a, const std::string& id, const std::string& path, std::size_t chunk_size) {
             dind::ArchiveDownload d = without_gil([&] { return a.get(id, path); });
-            pyb::object stat = stat_dict(d.stat);
-            return pyb::make_tuple(dind::py::wrap_byte_stream(std::move(d.body), chunk_size), stat);
+            dind::py::JsonObject stat = stat_dict(d.stat);
+            return dind::py::named<pyb::typing::Tuple<dind::py::ByteStreamObject, dind::py::JsonObject>>(
+                pyb::make_tuple(dind::py::wrap_byte_stream(std::move(d.body), chunk_size), stat));
           },
           "id"_a, "path"_a, "chunk_size"_a = std::size_t{2} << 20, "(ByteStream of the tar, stat dict).")
       .def(
@@ -58,11 +59,13 @@ DIND_BINDINGS(archive) {
           [](dind::Archive& a, const std::string& id, const std::string& path) {
             return stat_dict(without_gil([&] { return a.stat(id, path); }));
           },
-          "id"_a, "path"_a)
+          "id"_a, "path"_a,
+          "HEAD /containers/{id}/archive: the stat dict of `path` (name, size, mode, mtime, linkTarget).")
       .def(
           "export",
           [](dind::Archive& a, const std::string& id, std::size_t chunk_size) {
             return dind::py::wrap_byte_stream(without_gil([&] { return a.export_container(id); }), chunk_size);
           },
-          "id"_a, "chunk_size"_a = std::size_t{2} << 20);
+          "id"_a, "chunk_size"_a = std::size_t{2} << 20,
+          "GET /containers/{id}/export: the file system's tar as a ByteStream.");
 }

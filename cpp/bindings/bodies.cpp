@@ -325,20 +325,20 @@ class Progress {
   Progress(JsonStream s, bool decode) : s_(std::move(s)), decode_(decode) {}
   ~Progress() { s_.close(); }
 
-  pyb::object next() {
+  AnyValue next() {
     nlohmann::json j;
     bool got = false;
     calls_.run([&] { got = s_.next(j); }, [this] { s_.close(); }, Interruptible::Kind::per_chunk);
     if (!got) throw pyb::stop_iteration();
-    if (decode_) return to_python(j);
+    if (decode_) return to_python_as<AnyValue>(j);
     std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-    return pyb::bytes(line.data(), line.size());
+    return pyb::reinterpret_steal<AnyValue>(pyb::bytes(line.data(), line.size()).release());
   }
   // Every remaining message, as dicts.
-  pyb::list read_all() {
+  JsonObjects read_all() {
     std::vector<nlohmann::json> all;
     calls_.run([&] { all = s_.read_all(); }, [this] { s_.close(); }, Interruptible::Kind::per_chunk);
-    pyb::list out;
+    JsonObjects out;
     for (const auto& j : all) out.append(to_python(j));
     return out;
   }
@@ -367,11 +367,13 @@ void with_python_body(const pyb::object& data, const std::string& what, const st
   src.finish();
 }
 
-pyb::object wrap_byte_stream(BodyReader r, std::size_t chunk) {
-  return pyb::cast(std::make_unique<ByteStream>(std::move(r), chunk));
+ByteStreamObject wrap_byte_stream(BodyReader r, std::size_t chunk) {
+  return pyb::reinterpret_steal<ByteStreamObject>(
+      pyb::cast(std::make_unique<ByteStream>(std::move(r), chunk)).release());
 }
-pyb::object wrap_progress(JsonStream s, bool decode) {
-  return pyb::cast(std::make_unique<Progress>(std::move(s), decode));
+ImageProgressObject wrap_progress(JsonStream s, bool decode) {
+  return pyb::reinterpret_steal<ImageProgressObject>(
+      pyb::cast(std::make_unique<Progress>(std::move(s), decode)).release());
 }
 
 }  // namespace dind::py
@@ -382,24 +384,29 @@ DIND_BINDINGS(bodies) {
                                       "A streamed response body (archives, exports, image tars): iterate for bytes "
                                       "chunks, or read(n). close() from any thread ends it.");
   dind::py::def_stream_protocol(byte_stream)
-      .def("read", &ByteStream::read, "n"_a = -1)
-      .def("close", &ByteStream::close)
-      .def_property_readonly("status", [](const ByteStream& s) { return s.reader().status(); })
-      .def_property_readonly("headers", [](const ByteStream& s) {
-        pyb::dict d;
-        for (const auto& [k, v] : s.reader().headers()) d[pyb::str(k)] = pyb::str(v);
-        return d;
-      });
+      .def("read", &ByteStream::read, "n"_a = -1, "Up to `n` bytes (all the rest if n < 0); b\"\" at the end.")
+      .def("close", &ByteStream::close, "Ends the stream (any thread).")
+      .def_property_readonly(
+          "status", [](const ByteStream& s) { return s.reader().status(); }, "The response's HTTP status.")
+      .def_property_readonly(
+          "headers",
+          [](const ByteStream& s) {
+            pyb::typing::Dict<pyb::str, pyb::str> d;
+            for (const auto& [k, v] : s.reader().headers()) d[pyb::str(k)] = pyb::str(v);
+            return d;
+          },
+          "The response's headers.");
 
   using dind::py::Progress;
   pyb::class_<Progress> progress(m, "ImageProgress",
                                  "A JSON-lines progress stream (pull, push, load, import, build). An errorDetail line "
                                  "raises StreamError naming the operation, unless raise_on_error(False).");
   dind::py::def_stream_protocol(progress)
-      .def("read_all", &Progress::read_all)
-      .def("close", &Progress::close)
-      .def("raise_on_error", &Progress::raise_on_error, "on"_a)
-      .def_property_readonly("context", &Progress::context);
+      .def("read_all", &Progress::read_all, "Every remaining message, as dicts.")
+      .def("close", &Progress::close, "Ends the stream (any thread).")
+      .def("raise_on_error", &Progress::raise_on_error, "on"_a,
+           "Whether an errorDetail line raises StreamError (the default) or is passed on.")
+      .def_property_readonly("context", &Progress::context, "What the stream is of, for messages.");
   m.def(
       "progress_error", [](const pyb::handle& line) { return dind::json_stream_error(dind::py::from_python(line)); },
       "line"_a, "The failure a progress line reports (errorDetail.message, else error), or \"\": the core's rule.");

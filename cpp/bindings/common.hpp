@@ -4,6 +4,7 @@
 #pragma once
 
 #include <pybind11/pybind11.h>
+#include <pybind11/typing.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -25,8 +26,39 @@ namespace dind::py {
 
 namespace pyb = pybind11;
 
+// What the stubs (python/dind/_core.pyi, made by scripts/stubs.sh) say a binding returns where pyb::object would say
+// `object`: a JSON value (or a value whose type depends on an argument) is typing.Any; an answer that is a JSON object
+// a dict[str, Any], a JSON array of objects a list of them; the stream objects that bodies.cpp makes by their classes.
+// Only names: nothing is checked.
+class AnyValue : public pyb::object {
+  using object::object;
+};
+using JsonObject = pyb::typing::Dict<pyb::str, AnyValue>;
+// A list named builtins.list[T]: the stubs' plain `list` would mean the method `list` of the class it is in.
+template <class T>
+class BuiltinList : public pyb::typing::List<T> {
+  using pyb::typing::List<T>::List;
+};
+using JsonObjects = BuiltinList<JsonObject>;
+class ByteStreamObject : public pyb::object {
+  using object::object;
+};
+class ImageProgressObject : public pyb::object {
+  using object::object;
+};
+
 // JSON values to Python objects and back (dict, list, str, int, float, bool, None). Call with the GIL held.
 pyb::object to_python(const nlohmann::json& j);
+// A value built here (a tuple, dict or list), named T for the stubs: named<pyb::typing::Tuple<int, pyb::bytes>>(t).
+template <class T>
+T named(pyb::object o) {
+  return pyb::reinterpret_steal<T>(o.release());
+}
+// The same, named for the stubs as R (AnyValue, JsonObject, JsonObjects).
+template <class R>
+R to_python_as(const nlohmann::json& j) {
+  return pyb::reinterpret_steal<R>(to_python(j).release());
+}
 nlohmann::json from_python(pyb::handle obj);
 
 // Optional arguments (None → empty/nullopt). opt_str sends a non-str value as its str().
@@ -45,15 +77,15 @@ auto without_gil(F&& f) {
   return f();
 }
 
-// Runs `f` (returning JSON) without the GIL, then builds the Python result with it.
-template <class F>
-pyb::object json_call(F&& f) {
+// Runs `f` (returning JSON) without the GIL, then builds the Python result with it, named R for the stubs.
+template <class R = AnyValue, class F>
+R json_call(F&& f) {
   nlohmann::json r;
   {
     pyb::gil_scoped_release release;
     r = f();
   }
-  return to_python(r);
+  return to_python_as<R>(r);
 }
 
 // The one way a blocking call from Python (GIL held on entry) runs, so that a signal handler that raises (Ctrl-C's
@@ -101,7 +133,7 @@ class Interruptible {
 // checked there); an unknown keyword raises TypeError naming it. Also a __repr__ listing the fields.
 template <class T>
 void def_keyword_init(pyb::class_<T>& c) {
-  c.def(pyb::init([](const pyb::kwargs& kw) {
+  c.def(pyb::init([](const pyb::KWArgs<pyb::object>& kw) {
     pyb::object self = pyb::cast(T{});
     const pyb::dict fields = pyb::type::of(self).attr("__dict__");
     const pyb::object property = pyb::module_::import("builtins").attr("property");
@@ -139,7 +171,7 @@ pyb::class_<T>& def_stream_protocol(pyb::class_<T>& c) {
       .def("__next__", &T::next)
       .def(
           "__enter__", [](T& s) -> T& { return s; }, pyb::return_value_policy::reference)
-      .def("__exit__", [](T& s, pyb::args) {
+      .def("__exit__", [](T& s, const pyb::Args<pyb::object>&) {
         s.close();
         return false;
       });
@@ -153,9 +185,9 @@ pyb::class_<T>& def_stream_protocol(pyb::class_<T>& c) {
 // bytes or a ByteStream) as the body; a Python error raised by the data (or Ctrl-C) re-raises as it was.
 void with_python_body(const pyb::object& data, const std::string& what, const std::function<void(BodySource)>& call);
 // A response body as a _core.ByteStream (an iterator of bytes chunks of `chunk` bytes).
-pyb::object wrap_byte_stream(BodyReader r, std::size_t chunk);
+ByteStreamObject wrap_byte_stream(BodyReader r, std::size_t chunk);
 // A JSON-lines progress stream as a _core.ImageProgress (dicts with `decode`, else bytes lines).
-pyb::object wrap_progress(JsonStream s, bool decode);
+ImageProgressObject wrap_progress(JsonStream s, bool decode);
 
 // A binding file registers its function once:  DIND_BINDINGS(containers) { m.def(...); }
 // module.cpp calls every registered function in name order when dind._core is imported.
@@ -168,6 +200,25 @@ struct BinderRegistration {
 };
 
 }  // namespace dind::py
+
+namespace pybind11::detail {
+template <>
+struct handle_type_name<dind::py::AnyValue> {
+  static constexpr auto name = const_name("typing.Any");
+};
+template <class T>
+struct handle_type_name<dind::py::BuiltinList<T>> {
+  static constexpr auto name = const_name("builtins.list[") + make_caster<T>::name + const_name("]");
+};
+template <>
+struct handle_type_name<dind::py::ByteStreamObject> {
+  static constexpr auto name = const_name("dind._core.ByteStream");
+};
+template <>
+struct handle_type_name<dind::py::ImageProgressObject> {
+  static constexpr auto name = const_name("dind._core.ImageProgress");
+};
+}  // namespace pybind11::detail
 
 #define DIND_BINDINGS(name)                                                                 \
   static void dind_bind_##name(::pybind11::module_& m);                                     \

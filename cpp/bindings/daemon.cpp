@@ -30,7 +30,10 @@ void def_enum_from_name(pyb::enum_<E>& e, Parse parse) {
           }
         }),
         "name"_a);
-  e.def("__str__", [](E v) { return std::string(dind::to_string(v)); });
+  // In place of pybind11's own __str__ (this one ran first anyway), so that the stubs show one signature.
+  e.attr("__str__") =
+      pyb::cpp_function([](E v) { return std::string(dind::to_string(v)); }, pyb::name("__str__"), pyb::is_method(e),
+                        "The name, as the core writes it (\"auto\", \"missing\", ...).");
   pyb::implicitly_convertible<std::string, E>();
 }
 
@@ -38,22 +41,24 @@ void def_enum_from_name(pyb::enum_<E>& e, Parse parse) {
 
 DIND_BINDINGS(daemon) {
   pyb::class_<dind::Owner>(m, "Owner", "A process whose death orphans what dind made for it (pid and start time).")
-      .def_readonly("pid", &dind::Owner::pid)
-      .def_readonly("start", &dind::Owner::start)
-      .def_readonly("host", &dind::Owner::host)
-      .def_static("this_process", &dind::Owner::self)
-      .def_static("parent_process", &dind::Owner::parent)
+      .def_readonly("pid", &dind::Owner::pid, "The process id.")
+      .def_readonly("start", &dind::Owner::start, "The process's start time (what tells a reused pid apart).")
+      .def_readonly("host", &dind::Owner::host, "The machine it runs on.")
+      .def_static("this_process", &dind::Owner::self, "This process.")
+      .def_static("parent_process", &dind::Owner::parent, "This process's parent.")
       .def_static("session_leader", &dind::Owner::session_leader,
                   "This process's session leader (or the ancestor standing in for it), None when there is none.")
-      .def("alive", &dind::Owner::alive);
+      .def("alive", &dind::Owner::alive, "False once this machine can tell the process is gone.");
 
-  pyb::enum_<dind::PullPolicy> pull(m, "PullPolicy");
+  pyb::enum_<dind::PullPolicy> pull(m, "PullPolicy",
+                                    "When Daemon.start() pulls the dind image: missing, always or never.");
   pull.value("missing", dind::PullPolicy::missing)
       .value("always", dind::PullPolicy::always)
       .value("never", dind::PullPolicy::never);
   def_enum_from_name(pull, &dind::parse_pull_policy);
 
-  pyb::enum_<dind::ReachKind> reach_kind(m, "ReachKind");
+  pyb::enum_<dind::ReachKind> reach_kind(
+      m, "ReachKind", "How a daemon is dialled: auto (decided from where this process stands), or one kind.");
   reach_kind.value("auto", dind::ReachKind::automatic)
       .value("loopback", dind::ReachKind::loopback)
       .value("network", dind::ReachKind::network)
@@ -62,9 +67,11 @@ DIND_BINDINGS(daemon) {
   def_enum_from_name(reach_kind, &dind::parse_reach_kind);
 
   pyb::class_<dind::Reach>(m, "Reach", "How a daemon is dialled (kind, address) and why (reason).")
-      .def_property_readonly("kind", [](const dind::Reach& r) { return std::string(dind::to_string(r.kind)); })
-      .def_readonly("address", &dind::Reach::address)
-      .def_readonly("reason", &dind::Reach::reason)
+      .def_property_readonly(
+          "kind", [](const dind::Reach& r) { return std::string(dind::to_string(r.kind)); },
+          "loopback, network, published or tunnel.")
+      .def_readonly("address", &dind::Reach::address, "What is dialled (host:port, or the tunnel's name).")
+      .def_readonly("reason", &dind::Reach::reason, "Why this reach was chosen, in words.")
       .def("__str__", [](const dind::Reach& r) { return std::string(dind::to_string(r.kind)) + ": " + r.reason; })
       .def("__repr__", [](const dind::Reach& r) {
         return "<Reach " + std::string(dind::to_string(r.kind)) + " " + r.address + ">";
@@ -72,29 +79,37 @@ DIND_BINDINGS(daemon) {
 
   pyb::class_<dind::DaemonOptions> opts(m, "DaemonOptions",
                                         "What Daemon.start() starts (cpp/include/dind/daemon.hpp).");
-  opts.def_readwrite("image", &dind::DaemonOptions::image)
-      .def_readwrite("privileged", &dind::DaemonOptions::privileged)
-      .def_readwrite("runtime", &dind::DaemonOptions::runtime)
-      .def_readwrite("tls", &dind::DaemonOptions::tls)
-      .def_readwrite("tls_sans", &dind::DaemonOptions::tls_sans)
-      .def_readwrite("network", &dind::DaemonOptions::network)
-      .def_readwrite("aliases", &dind::DaemonOptions::aliases)
-      .def_readwrite("host_port", &dind::DaemonOptions::host_port)
-      .def_readwrite("dockerd_args", &dind::DaemonOptions::dockerd_args)
-      .def_readwrite("env", &dind::DaemonOptions::env)
-      .def_readwrite("mounts", &dind::DaemonOptions::mounts)
-      .def_readwrite("name", &dind::DaemonOptions::name)
-      .def_readwrite("labels", &dind::DaemonOptions::labels)
-      .def_readwrite("pull", &dind::DaemonOptions::pull)
-      .def_readwrite("outer", &dind::DaemonOptions::outer)
-      .def_readwrite("start_timeout", &dind::DaemonOptions::start_timeout)
-      .def_readwrite("owner", &dind::DaemonOptions::owner)
-      .def_readwrite("reach", &dind::DaemonOptions::reach)
-      .def_readwrite("host", &dind::DaemonOptions::host)
-      .def_readwrite("insecure_publish", &dind::DaemonOptions::insecure_publish);
+  opts.def_readwrite("image", &dind::DaemonOptions::image, "The dind image (docker:dind).")
+      .def_readwrite("privileged", &dind::DaemonOptions::privileged, "Run the container privileged (the default).")
+      .def_readwrite("runtime", &dind::DaemonOptions::runtime,
+                     "An OCI runtime (e.g. sysbox-runc) instead of privileges; empty: the engine's default.")
+      .def_readwrite("tls", &dind::DaemonOptions::tls, "Mutual TLS on 2376 (the default), else plain TCP on 2375.")
+      .def_readwrite("tls_sans", &dind::DaemonOptions::tls_sans,
+                     "Extra names and addresses for the server certificate (\"DNS:x\", \"IP:y\" or bare).")
+      .def_readwrite("network", &dind::DaemonOptions::network, "A user network the daemon joins (empty: none).")
+      .def_readwrite("aliases", &dind::DaemonOptions::aliases, "Its aliases on `network`.")
+      .def_readwrite("host_port", &dind::DaemonOptions::host_port, "The host port to publish (0: a free one).")
+      .def_readwrite("dockerd_args", &dind::DaemonOptions::dockerd_args, "Appended to dockerd's flags.")
+      .def_readwrite("env", &dind::DaemonOptions::env, "The dind container's environment.")
+      .def_readwrite("mounts", &dind::DaemonOptions::mounts, "Extra mounts, \"source:target[:ro]\".")
+      .def_readwrite("name", &dind::DaemonOptions::name, "The container's name (empty: dind-<random>).")
+      .def_readwrite("labels", &dind::DaemonOptions::labels, "Extra labels on the container.")
+      .def_readwrite("pull", &dind::DaemonOptions::pull, "When to pull the image (PullPolicy).")
+      .def_readwrite("outer", &dind::DaemonOptions::outer,
+                     "The engine that runs the container (None: Client.from_env()).")
+      .def_readwrite("start_timeout", &dind::DaemonOptions::start_timeout,
+                     "How long start() waits for the daemon to answer.")
+      .def_readwrite("owner", &dind::DaemonOptions::owner,
+                     "Whose death orphans the daemon for reap() (None: this process).")
+      .def_readwrite("reach", &dind::DaemonOptions::reach, "How the daemon is dialled (ReachKind).")
+      .def_readwrite("host", &dind::DaemonOptions::host,
+                     "Dial a published port at this host instead (empty: $DIND_HOST if set).")
+      .def_readwrite("insecure_publish", &dind::DaemonOptions::insecure_publish,
+                     "Allow a plain-TCP port to be published beyond loopback.");
   dind::py::def_keyword_init(opts);
 
-  pyb::class_<dind::Daemon>(m, "Daemon")
+  pyb::class_<dind::Daemon>(m, "Daemon",
+                            "One dind daemon: start() makes it, remove() ends it (cpp/include/dind/daemon.hpp).")
       .def_static(
           "start",
           [](dind::DaemonOptions o) {
@@ -107,36 +122,45 @@ DIND_BINDINGS(daemon) {
                                           [&] { cancel->store(true); });
             return std::move(*started);
           },
-          "options"_a)
+          "options"_a,
+          "Starts a daemon and returns once it answers over the transport its client uses; Ctrl-C abandons it, "
+          "removing what was made.")
       .def_static(
           "attach",
           [](const std::string& name_or_id, std::optional<dind::Client> outer) {
             pyb::gil_scoped_release release;
             return dind::Daemon::attach(name_or_id, std::move(outer));
           },
-          "name_or_id"_a, "outer"_a = pyb::none())
-      .def_property_readonly("id", &dind::Daemon::id)
-      .def_property_readonly("name", &dind::Daemon::name)
-      .def_property_readonly("host", &dind::Daemon::host)
-      .def_property_readonly("reach", &dind::Daemon::reach)
-      .def_property_readonly("cert_path", &dind::Daemon::cert_path)
-      .def_property_readonly("dir", &dind::Daemon::dir)
-      .def_property_readonly("tls", &dind::Daemon::tls)
-      .def_property_readonly("removed", &dind::Daemon::removed)
-      .def_property_readonly("client", [](dind::Daemon& d) { return d.client(); })
-      .def_property_readonly("outer", [](dind::Daemon& d) { return d.outer(); })
-      .def_property_readonly("env", &dind::Daemon::env)
-      .def_property_readonly("timings",
-                             [](const dind::Daemon& d) {
-                               const auto& t = d.timings();
-                               pyb::dict out;
-                               out["certs"] = seconds(t.certs);
-                               out["create"] = seconds(t.create);
-                               out["start"] = seconds(t.start);
-                               out["ready"] = seconds(t.ready);
-                               out["total"] = seconds(t.total);
-                               return out;
-                             })
+          "name_or_id"_a, "outer"_a = pyb::none(),
+          "Takes over a running daemon made by start() (found by name or id on `outer`), e.g. another process's.")
+      .def_property_readonly("id", &dind::Daemon::id, "The container's id.")
+      .def_property_readonly("name", &dind::Daemon::name, "The container's name.")
+      .def_property_readonly("host", &dind::Daemon::host, "What the client dials (DOCKER_HOST).")
+      .def_property_readonly("reach", &dind::Daemon::reach, "How the daemon is dialled, and why (a Reach).")
+      .def_property_readonly("cert_path", &dind::Daemon::cert_path,
+                             "The directory with the client's ca.pem, cert.pem and key.pem.")
+      .def_property_readonly("dir", &dind::Daemon::dir, "The daemon's private directory.")
+      .def_property_readonly("tls", &dind::Daemon::tls, "True when the daemon speaks mutual TLS.")
+      .def_property_readonly("removed", &dind::Daemon::removed, "True once remove() ran.")
+      .def_property_readonly(
+          "client", [](dind::Daemon& d) { return d.client(); }, "A client of the daemon.")
+      .def_property_readonly(
+          "outer", [](dind::Daemon& d) { return d.outer(); }, "A client of the engine the daemon runs on.")
+      .def_property_readonly("env", &dind::Daemon::env,
+                             "DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for the docker CLI.")
+      .def_property_readonly(
+          "timings",
+          [](const dind::Daemon& d) {
+            const auto& t = d.timings();
+            pyb::typing::Dict<pyb::str, double> out;
+            out["certs"] = seconds(t.certs);
+            out["create"] = seconds(t.create);
+            out["start"] = seconds(t.start);
+            out["ready"] = seconds(t.ready);
+            out["total"] = seconds(t.total);
+            return out;
+          },
+          "Seconds each phase of the start took: certs, create, start, ready, total.")
       .def(
           "logs",
           [](dind::Daemon& d, int tail) {
@@ -148,7 +172,7 @@ DIND_BINDINGS(daemon) {
             return pyb::str(pyb::reinterpret_steal<pyb::object>(
                 PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "replace")));
           },
-          "tail"_a = 50)
+          "tail"_a = 50, "The last `tail` lines of the container's log (invalid UTF-8 replaced).")
       .def(
           "exec",
           [](dind::Daemon& d, const std::vector<std::string>& cmd) {
@@ -157,9 +181,10 @@ DIND_BINDINGS(daemon) {
               pyb::gil_scoped_release release;
               r = d.exec(cmd);
             }
-            return pyb::make_tuple(r.exit_code, pyb::bytes(r.out + r.err));
+            return dind::py::named<pyb::typing::Tuple<int, pyb::bytes>>(
+                pyb::make_tuple(r.exit_code, pyb::bytes(r.out + r.err)));
           },
-          "cmd"_a)
+          "cmd"_a, "Runs `cmd` in the dind container: (exit code, stdout and stderr).")
       .def(
           "load_images",
           [](dind::Daemon& d, const std::vector<std::string>& names, const pyb::object& progress) {
@@ -170,10 +195,16 @@ DIND_BINDINGS(daemon) {
                 progress(n);
               };
             }
-            pyb::gil_scoped_release release;
-            return d.load_images(names, cb);
+            std::vector<std::string> loaded;
+            {
+              pyb::gil_scoped_release release;
+              loaded = d.load_images(names, cb);
+            }
+            return dind::py::named<dind::py::BuiltinList<pyb::str>>(pyb::cast(loaded));
           },
-          "names"_a, "progress"_a = pyb::none())
+          "names"_a, "progress"_a = pyb::none(),
+          "Streams images of the outer engine into the daemon; progress(bytes so far) is called as they move. Returns "
+          "the names loaded.")
       .def(
           "serve_cli",
           [](dind::Daemon& d) {
@@ -190,10 +221,13 @@ DIND_BINDINGS(daemon) {
             pyb::gil_scoped_release release;
             d.remove(g);
           },
-          "graceful"_a = pyb::none())
+          "graceful"_a = pyb::none(),
+          "Removes the container with its volumes and the private directory (stopping it first, waiting `graceful` "
+          "seconds, when given). Idempotent.")
       .def("stop_forwarder", &dind::Daemon::stop_forwarder,
            "Stops this handle's forwarder (tunnel), so that serve_cli() in another process can take its socket over.")
-      .def("keep", &dind::Daemon::keep, "keep"_a = true)
+      .def("keep", &dind::Daemon::keep, "keep"_a = true,
+           "Leave the daemon running when this handle goes (True), or remove it then (False).")
       .def_static(
           "list",
           [](std::optional<dind::Client> outer) {
@@ -202,7 +236,7 @@ DIND_BINDINGS(daemon) {
               pyb::gil_scoped_release release;
               all = dind::Daemon::list(outer ? *outer : dind::Client::from_env());
             }
-            pyb::list out;
+            dind::py::JsonObjects out;
             for (const auto& d : all) {
               pyb::dict x;
               x["name"] = d.name;
@@ -232,14 +266,16 @@ DIND_BINDINGS(daemon) {
           pyb::gil_scoped_release release;
           r = dind::reap(outer ? *outer : dind::Client::from_env(), o);
         }
-        pyb::dict out;
+        pyb::typing::Dict<pyb::str, std::vector<std::string>> out;
         out["containers"] = r.containers;
         out["volumes"] = r.volumes;
         out["networks"] = r.networks;
         out["dirs"] = r.dirs;
         return out;
       },
-      "outer"_a = pyb::none(), "older_than"_a = pyb::none(), "everything"_a = false);
+      "outer"_a = pyb::none(), "older_than"_a = pyb::none(), "everything"_a = false,
+      "Removes what dind made whose owner is gone (or older than `older_than` seconds, or all with `everything`): "
+      "{'containers', 'volumes', 'networks', 'dirs'} removed.");
   m.def(
       "remove_daemon",
       [](std::optional<dind::Client> outer, const std::string& name_or_id) {
@@ -250,10 +286,10 @@ DIND_BINDINGS(daemon) {
       "Removes one daemon made by dind, any state: container with volumes, private directory. False if absent.");
   pyb::class_<dind::DaemonRecord>(m, "DaemonRecord",
                                   "What a daemon's private directory records: name, id, dir and its engine's URL.")
-      .def_readonly("name", &dind::DaemonRecord::name)
-      .def_readonly("id", &dind::DaemonRecord::id)
-      .def_readonly("dir", &dind::DaemonRecord::dir)
-      .def_readonly("engine", &dind::DaemonRecord::engine)
+      .def_readonly("name", &dind::DaemonRecord::name, "The container's name.")
+      .def_readonly("id", &dind::DaemonRecord::id, "The container's id.")
+      .def_readonly("dir", &dind::DaemonRecord::dir, "The private directory.")
+      .def_readonly("engine", &dind::DaemonRecord::engine, "The URL of the engine the daemon runs on.")
       .def(
           "engine_client",
           [](const dind::DaemonRecord& r) {
@@ -268,7 +304,7 @@ DIND_BINDINGS(daemon) {
         return dind::local_daemons();
       },
       "The daemons recorded in this user's private dind directories on this machine.");
-  m.def("session_id", &dind::session_id);
+  m.def("session_id", &dind::session_id, "The id of this process's dind session (the dind.session label).");
   // The labels dind puts on what it makes (cpp/include/dind/session.hpp): one list, for Python too.
   for (const auto& [name, value] : {std::pair{"LABEL_SESSION", dind::kLabelSession},
                                     {"LABEL_OWNER_PID", dind::kLabelOwnerPid},

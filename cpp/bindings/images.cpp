@@ -27,7 +27,7 @@ using dind::py::str_map;
 using dind::py::without_gil;
 using nlohmann::json;
 
-pyb::object progress(const std::function<dind::JsonStream()>& f, bool decode) {
+dind::py::ImageProgressObject progress(const std::function<dind::JsonStream()>& f, bool decode) {
   return dind::py::wrap_progress(without_gil(f), decode);
 }
 
@@ -37,22 +37,26 @@ DIND_BINDINGS(images) {
   m.def("parse_repository_tag", &dind::parse_repository_tag, "name"_a,
         "\"repo[:tag]\" or \"repo@digest\" -> (repo, tag or digest, \"\" when none): the core's rule.");
   pyb::class_<dind::Images>(m, "Images", "The image endpoints of one client.")
-      .def(pyb::init<dind::Client>(), "client"_a)
+      .def(pyb::init<dind::Client>(), "client"_a, "The image endpoints of `client`.")
       .def(
           "list",
           [](dind::Images& im, bool all, const pyb::object& filters) {
             json f = from_python(filters);
-            return json_call([&] { return im.list(all, f); });
+            return json_call<dind::py::JsonObjects>([&] { return im.list(all, f); });
           },
-          "all"_a = false, "filters"_a = pyb::none())
+          "all"_a = false, "filters"_a = pyb::none(), "GET /images/json, filters in docker-py's shape.")
       .def(
           "inspect",
-          [](dind::Images& im, const std::string& name) { return json_call([&] { return im.inspect(name); }); },
-          "name"_a)
+          [](dind::Images& im, const std::string& name) {
+            return json_call<dind::py::JsonObject>([&] { return im.inspect(name); });
+          },
+          "name"_a, "GET /images/{name}/json (ImageNotFound when there is none).")
       .def(
           "history",
-          [](dind::Images& im, const std::string& name) { return json_call([&] { return im.history(name); }); },
-          "name"_a)
+          [](dind::Images& im, const std::string& name) {
+            return json_call<dind::py::JsonObjects>([&] { return im.history(name); });
+          },
+          "name"_a, "GET /images/{name}/history.")
       .def(
           "pull",
           [](dind::Images& im, const std::string& name, const pyb::object& tag, const pyb::object& auth,
@@ -62,7 +66,7 @@ DIND_BINDINGS(images) {
             return progress([&] { return im.pull(name, t, a, p, all_tags); }, decode);
           },
           "name"_a, "tag"_a = pyb::none(), "auth_config"_a = pyb::none(), "platform"_a = pyb::none(),
-          "all_tags"_a = false, "decode"_a = true)
+          "all_tags"_a = false, "decode"_a = true, "POST /images/create (a pull) as an ImageProgress stream.")
       .def(
           "push",
           [](dind::Images& im, const std::string& name, const pyb::object& tag, const pyb::object& auth, bool decode) {
@@ -70,7 +74,8 @@ DIND_BINDINGS(images) {
             std::string t = opt_str(tag);
             return progress([&] { return im.push(name, t, a); }, decode);
           },
-          "name"_a, "tag"_a = pyb::none(), "auth_config"_a = pyb::none(), "decode"_a = true)
+          "name"_a, "tag"_a = pyb::none(), "auth_config"_a = pyb::none(), "decode"_a = true,
+          "POST /images/{name}/push as an ImageProgress stream.")
       .def(
           "tag",
           [](dind::Images& im, const std::string& name, const std::string& repository, const pyb::object& tag,
@@ -79,20 +84,22 @@ DIND_BINDINGS(images) {
             pyb::gil_scoped_release release;
             return im.tag(name, repository, t, force);
           },
-          "name"_a, "repository"_a, "tag"_a = pyb::none(), "force"_a = false)
+          "name"_a, "repository"_a, "tag"_a = pyb::none(), "force"_a = false,
+          "POST /images/{name}/tag; True when the engine tagged it.")
       .def(
           "remove",
           [](dind::Images& im, const std::string& name, bool force, bool noprune) {
-            return json_call([&] { return im.remove(name, force, noprune); });
+            return json_call<dind::py::JsonObjects>([&] { return im.remove(name, force, noprune); });
           },
-          "name"_a, "force"_a = false, "noprune"_a = false)
+          "name"_a, "force"_a = false, "noprune"_a = false,
+          "DELETE /images/{name}: [{'Untagged': ...} or {'Deleted': ...}].")
       .def(
           "prune",
           [](dind::Images& im, const pyb::object& filters) {
             json f = from_python(filters);
-            return json_call([&] { return im.prune(f); });
+            return json_call<dind::py::JsonObject>([&] { return im.prune(f); });
           },
-          "filters"_a = pyb::none())
+          "filters"_a = pyb::none(), "POST /images/prune; returns {'ImagesDeleted': [...], 'SpaceReclaimed': n}.")
       .def(
           "load",
           [](dind::Images& im, const pyb::object& data, bool quiet) {
@@ -108,7 +115,7 @@ DIND_BINDINGS(images) {
           [](dind::Images& im, const std::string& path, bool quiet) {
             return progress([&] { return im.load(std::filesystem::path(path), quiet); }, true);
           },
-          "path"_a, "quiet"_a = false)
+          "path"_a, "quiet"_a = false, "POST /images/load from the tar file at `path` (read by the core).")
       .def(
           "save",
           [](dind::Images& im, const pyb::object& names, std::size_t chunk_size) {
@@ -129,7 +136,8 @@ DIND_BINDINGS(images) {
             return dind::py::wrap_progress(std::move(*s), true);
           },
           "data"_a, "repository"_a = pyb::none(), "tag"_a = pyb::none(), "changes"_a = pyb::none(),
-          "message"_a = pyb::none(), "platform"_a = pyb::none())
+          "message"_a = pyb::none(), "platform"_a = pyb::none(),
+          "POST /images/create?fromSrc=-: a root file system tar (streamed) as an image.")
       .def(
           "build",
           [](dind::Images& im, const pyb::object& context, const pyb::object& path, const pyb::object& tag,

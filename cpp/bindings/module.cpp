@@ -148,8 +148,8 @@ dind::Query to_query(const py::object& q) {
   return out;
 }
 
-py::dict to_dict(const dind::Headers& headers) {
-  py::dict d;
+py::typing::Dict<py::str, py::str> to_dict(const dind::Headers& headers) {
+  py::typing::Dict<py::str, py::str> d;
   for (const auto& [k, v] : headers) d[py::str(k)] = py::str(v);
   return d;
 }
@@ -162,7 +162,8 @@ PYBIND11_MODULE(_core, m) {
   m.attr("MAX_API_VERSION") = dind::kMaxApiVersion;
   m.attr("MIN_API_VERSION") = dind::kMinApiVersion;
 
-  py::class_<dind::Client>(m, "Client")
+  py::class_<dind::Client>(m, "Client",
+                           "The core's Engine API client: version negotiation, the connection pool, typed errors.")
       .def(py::init([](const std::string& base_url, const py::object& tls, const py::object& version,
                        const py::object& timeout) {
              std::optional<TlsArgs> targs;
@@ -179,7 +180,9 @@ PYBIND11_MODULE(_core, m) {
              return dind::Client(std::move(cfg));
            }),
            "base_url"_a = dind::kDefaultDockerHost, "tls"_a = py::none(), "version"_a = py::none(),
-           "timeout"_a = py::none())
+           "timeout"_a = py::none(),
+           "A client of the engine at `base_url` (unix://, tcp://, ssh://); `tls` a dict (ca_cert, client_cert, "
+           "verify, ...); `timeout` seconds per call (None: none).")
       .def_static(
           "from_env",
           [](const py::object& version, const py::object& timeout,
@@ -206,7 +209,7 @@ PYBIND11_MODULE(_core, m) {
               py::gil_scoped_release release;
               body = c.request("GET", "/version").body;
             }
-            return json_loads()(py::bytes(body));
+            return dind::py::named<dind::py::JsonObject>(json_loads()(py::bytes(body)));
           },
           "GET /version as a dict.")
       .def(
@@ -217,16 +220,20 @@ PYBIND11_MODULE(_core, m) {
               py::gil_scoped_release release;
               body = c.request("GET", "/info").body;
             }
-            return json_loads()(py::bytes(body));
+            return dind::py::named<dind::py::JsonObject>(json_loads()(py::bytes(body)));
           },
           "GET /info as a dict.")
-      .def_property_readonly("api_version",
-                             [](dind::Client& c) {
-                               py::gil_scoped_release release;
-                               return c.api_version();
-                             })
-      .def_property_readonly("base_url", [](const dind::Client& c) { return c.host(); })
-      .def_property_readonly("idle_connections", &dind::Client::idle_connections)
+      .def_property_readonly(
+          "api_version",
+          [](dind::Client& c) {
+            py::gil_scoped_release release;
+            return c.api_version();
+          },
+          "The API version in use (negotiated with the engine on first use unless pinned).")
+      .def_property_readonly(
+          "base_url", [](const dind::Client& c) { return c.host(); }, "The engine's URL.")
+      .def_property_readonly("idle_connections", &dind::Client::idle_connections,
+                             "How many idle connections the pool holds.")
       .def(
           "request",
           [](dind::Client& c, const std::string& method, const std::string& path, const py::object& query,
@@ -251,7 +258,8 @@ PYBIND11_MODULE(_core, m) {
               py::gil_scoped_release release;
               r = c.request(method, path, q, b, h, t);
             }
-            return py::make_tuple(r.status, to_dict(r.headers), py::bytes(r.body));
+            return dind::py::named<py::typing::Tuple<int, py::typing::Dict<py::str, py::str>, py::bytes>>(
+                py::make_tuple(r.status, to_dict(r.headers), py::bytes(r.body)));
           },
           "method"_a, "path"_a, "query"_a = py::none(), "body"_a = py::none(), "headers"_a = py::none(),
           "timeout"_a = py::none(),

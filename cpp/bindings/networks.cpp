@@ -27,7 +27,7 @@ using nlohmann::json;
 
 DIND_BINDINGS(networks) {
   pyb::class_<dind::Networks>(m, "Networks", "The /networks endpoints of one client (JSON in, dicts out).")
-      .def(pyb::init<dind::Client>(), "client"_a)
+      .def(pyb::init<dind::Client>(), "client"_a, "The network endpoints of `client`.")
       .def(
           "create",
           [](dind::Networks& n, const std::string& name, const pyb::object& driver, const pyb::object& options,
@@ -44,7 +44,7 @@ DIND_BINDINGS(networks) {
             c.attachable = opt_bool(attachable);
             c.scope = opt_str(scope);
             c.ingress = opt_bool(ingress);
-            return json_call([&] { return n.create(name, c); });
+            return json_call<dind::py::JsonObject>([&] { return n.create(name, c); });
           },
           "name"_a, "driver"_a = pyb::none(), "options"_a = pyb::none(), "ipam"_a = pyb::none(),
           "check_duplicate"_a = pyb::none(), "internal"_a = false, "labels"_a = pyb::none(), "enable_ipv6"_a = false,
@@ -54,7 +54,7 @@ DIND_BINDINGS(networks) {
           "create_body",
           [](dind::Networks& n, const pyb::object& body) {
             json b = from_python(body);
-            return json_call([&] { return n.create(b); });
+            return json_call<dind::py::JsonObject>([&] { return n.create(b); });
           },
           "body"_a, "POST /networks/create with the whole JSON body (a dict with 'Name').")
       .def(
@@ -62,14 +62,14 @@ DIND_BINDINGS(networks) {
           [](dind::Networks& n, const std::string& id, const pyb::object& verbose, const pyb::object& scope) {
             auto v = opt_bool(verbose);
             std::string s = opt_str(scope);
-            return json_call([&] { return n.inspect(id, v, s); });
+            return json_call<dind::py::JsonObject>([&] { return n.inspect(id, v, s); });
           },
           "id"_a, "verbose"_a = pyb::none(), "scope"_a = pyb::none(), "GET /networks/{id}.")
       .def(
           "list",
           [](dind::Networks& n, const pyb::object& filters) {
             json f = from_python(filters);
-            return json_call([&] { return n.list(f); });
+            return json_call<dind::py::JsonObjects>([&] { return n.list(f); });
           },
           "filters"_a = pyb::none(), "GET /networks; filters in docker-py's shape ({'label': ['k=v'], ...}).")
       .def(
@@ -103,7 +103,7 @@ DIND_BINDINGS(networks) {
           "prune",
           [](dind::Networks& n, const pyb::object& filters) {
             json f = from_python(filters);
-            return json_call([&] { return n.prune(f); });
+            return json_call<dind::py::JsonObject>([&] { return n.prune(f); });
           },
           "filters"_a = pyb::none(), "POST /networks/prune; returns {'NetworksDeleted': [...]}.");
 }

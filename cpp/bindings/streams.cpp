@@ -73,7 +73,11 @@ class OutputStream {
     calls_.stop();
   }
 
-  py::object next() {
+  // bytes, or a tuple (the mode's): typing.Any in the stubs.
+  dind::py::AnyValue next() { return dind::py::named<dind::py::AnyValue>(next_chunk()); }
+  dind::py::AnyValue read_all(bool demux) { return dind::py::named<dind::py::AnyValue>(rest(demux)); }
+
+  py::object next_chunk() {
     auto use = lock_use(use_mu_);
     dind::OutputChunk c;
     if (!take(c)) throw py::stop_iteration();
@@ -88,7 +92,7 @@ class OutputStream {
   }
 
   // The rest of the output: bytes, or (stdout, stderr) with None for a side that had nothing.
-  py::object read_all(bool demux) {
+  py::object rest(bool demux) {
     auto use = lock_use(use_mu_);
     std::string out, err;
     if (!ended_) {
@@ -185,7 +189,7 @@ class JsonLines {
     calls_.stop();
   }
 
-  py::object next() {
+  dind::py::AnyValue next() {
     auto use = lock_use(use_mu_);
     if (ended_) throw py::stop_iteration();
     bool ok = false;
@@ -202,7 +206,7 @@ class JsonLines {
       ended_ = true;
       throw py::stop_iteration();
     }
-    return decode_ ? dind::py::to_python(value) : py::object(to_bytes(line));
+    return dind::py::named<dind::py::AnyValue>(decode_ ? dind::py::to_python(value) : py::object(to_bytes(line)));
   }
   void close() noexcept { stream_.close(); }
   void set_idle_timeout(std::optional<double> seconds) { stream_.set_idle_timeout(seconds_opt(seconds)); }
@@ -237,27 +241,36 @@ DIND_BINDINGS(streams) {
                                   "Container output (logs, attach, exec). Iterate for chunks; read_all() for "
                                   "everything. close() from any thread ends a blocked read.");
   dind::py::def_stream_protocol(output)
-      .def("read_all", &OutputStream::read_all, "demux"_a = false)
-      .def("read", &OutputStream::read, "n"_a = -1)
-      .def("write", &OutputStream::write, "data"_a)
-      .def("close_write", &OutputStream::close_write)
-      .def("close", &OutputStream::close)
-      .def("set_mode", &OutputStream::set_mode, "mode"_a)
-      .def("set_idle_timeout", &OutputStream::set_idle_timeout, "seconds"_a)
-      .def_property_readonly("tty", &OutputStream::tty)
-      .def_property_readonly("duplex", &OutputStream::duplex)
-      .def_property_readonly("closed", &OutputStream::closed)
-      .def_property_readonly("context", &OutputStream::context);
+      .def("read_all", &OutputStream::read_all, "demux"_a = false,
+           "The rest of the output: bytes, or (stdout, stderr) with `demux` (None for a side that had nothing).")
+      .def("read", &OutputStream::read, "n"_a = -1,
+           "Up to `n` bytes of output, stdout and stderr together (the next chunk if n < 0); b\"\" at the end.")
+      .def(
+          "write",
+          [](OutputStream& s, const py::typing::Union<py::bytes, py::str>& data) { s.write(data.cast<std::string>()); },
+          "data"_a, "Writes `data` (bytes, or str as UTF-8) to the stdin of a duplex stream.")
+      .def("close_write", &OutputStream::close_write, "Half-closes: the process sees EOF on stdin (any thread).")
+      .def("close", &OutputStream::close, "Ends the stream, and a read blocked on it (any thread).")
+      .def("set_mode", &OutputStream::set_mode, "mode"_a,
+           "What iteration yields: \"bytes\", \"demux\" ((stdout, stderr) pairs) or \"frames\" ((stream id, bytes)).")
+      .def("set_idle_timeout", &OutputStream::set_idle_timeout, "seconds"_a,
+           "A read that waits longer than `seconds` for data raises TimeoutError (None: no limit).")
+      .def_property_readonly("tty", &OutputStream::tty, "True when the output is a TTY's (raw, not multiplexed).")
+      .def_property_readonly("duplex", &OutputStream::duplex, "True when stdin can be written (attach, exec).")
+      .def_property_readonly("closed", &OutputStream::closed, "True once close() was called.")
+      .def_property_readonly("context", &OutputStream::context, "What the stream is of, for messages.");
 
   py::class_<JsonLines> json_lines(m, "JsonLines",
                                    "A JSON-lines stream (events, stats): dicts when decoding, else bytes lines.");
   dind::py::def_stream_protocol(json_lines)
-      .def("close", &JsonLines::close)
-      .def("set_idle_timeout", &JsonLines::set_idle_timeout, "seconds"_a)
-      .def_property_readonly("context", &JsonLines::context);
+      .def("close", &JsonLines::close, "Ends the stream, and a read blocked on it (any thread).")
+      .def("set_idle_timeout", &JsonLines::set_idle_timeout, "seconds"_a,
+           "A read that waits longer than `seconds` for a line raises TimeoutError (None: no limit).")
+      .def_property_readonly("context", &JsonLines::context, "What the stream is of, for messages.");
 
   py::class_<Streams>(m, "Streams", "Streaming endpoints: logs, attach, exec, stats, events.")
-      .def(py::init([](const dind::Client& c) { return Streams{c}; }), "client"_a)
+      .def(py::init([](const dind::Client& c) { return Streams{c}; }), "client"_a,
+           "The streaming endpoints of `client`.")
       .def(
           "logs",
           [](Streams& s, const std::string& id, bool stdout_, bool stderr_, bool follow, bool timestamps,
@@ -279,7 +292,8 @@ DIND_BINDINGS(streams) {
           },
           "id"_a, "stdout"_a = true, "stderr"_a = true, "follow"_a = false, "timestamps"_a = false, "tail"_a = "all",
           "since"_a = py::none(), "until"_a = py::none(), "tty"_a = py::none(), "mode"_a = "bytes",
-          "idle_timeout"_a = py::none())
+          "idle_timeout"_a = py::none(),
+          "GET /containers/{id}/logs as an OutputStream (`tty`: the container's, when known, saves an inspect).")
       .def(
           "attach",
           [](Streams& s, const std::string& id, bool stdin_, bool stdout_, bool stderr_, bool logs, bool stream,
@@ -299,27 +313,30 @@ DIND_BINDINGS(streams) {
                 without_gil([&] { return dind::ContainerStreams(s.client).attach(id, o); }), md);
           },
           "id"_a, "stdin"_a = false, "stdout"_a = true, "stderr"_a = true, "logs"_a = false, "stream"_a = true,
-          "detach_keys"_a = py::none(), "tty"_a = py::none(), "mode"_a = "bytes", "idle_timeout"_a = py::none())
+          "detach_keys"_a = py::none(), "tty"_a = py::none(), "mode"_a = "bytes", "idle_timeout"_a = py::none(),
+          "POST /containers/{id}/attach, hijacked: a duplex OutputStream.")
       .def(
           "stats",
           [](Streams& s, const std::string& id, bool decode, bool one_shot) {
             return std::make_unique<JsonLines>(
                 without_gil([&] { return dind::ContainerStreams(s.client).stats(id, one_shot); }), decode);
           },
-          "id"_a, "decode"_a = false, "one_shot"_a = false)
+          "id"_a, "decode"_a = false, "one_shot"_a = false,
+          "GET /containers/{id}/stats as a JsonLines stream (one sample a second).")
       .def(
           "stats_once",
           [](Streams& s, const std::string& id, bool one_shot) {
-            return json_call([&] { return dind::ContainerStreams(s.client).stats_once(id, one_shot); });
+            return json_call<dind::py::JsonObject>(
+                [&] { return dind::ContainerStreams(s.client).stats_once(id, one_shot); });
           },
-          "id"_a, "one_shot"_a = false)
+          "id"_a, "one_shot"_a = false, "GET /containers/{id}/stats?stream=false: one sample as a dict.")
       .def(
           "container_tty",
           [](Streams& s, const std::string& id) {
             py::gil_scoped_release release;
             return dind::ContainerStreams(s.client).tty(id);
           },
-          "id"_a)
+          "id"_a, "Whether the container has a TTY (Config.Tty).")
       .def(
           "events",
           [](Streams& s, const py::object& since, const py::object& until, const py::object& filters, bool decode,
@@ -332,7 +349,7 @@ DIND_BINDINGS(streams) {
             return std::make_unique<JsonLines>(without_gil([&] { return dind::Events(s.client).stream(o); }), decode);
           },
           "since"_a = py::none(), "until"_a = py::none(), "filters"_a = py::none(), "decode"_a = false,
-          "idle_timeout"_a = py::none())
+          "idle_timeout"_a = py::none(), "GET /events as a JsonLines stream.")
       .def(
           "exec_create",
           [](Streams& s, const std::string& container, const std::vector<std::string>& cmd, bool stdout_, bool stderr_,
@@ -364,20 +381,21 @@ DIND_BINDINGS(streams) {
             return std::make_unique<OutputStream>(
                 without_gil([&] { return dind::Exec(s.client).start(exec_id, tty, seconds_opt(idle_timeout)); }), md);
           },
-          "exec_id"_a, "tty"_a = py::none(), "mode"_a = "bytes", "idle_timeout"_a = py::none())
+          "exec_id"_a, "tty"_a = py::none(), "mode"_a = "bytes", "idle_timeout"_a = py::none(),
+          "POST /exec/{id}/start, hijacked: a duplex OutputStream of the command's output.")
       .def(
           "exec_start_detached",
           [](Streams& s, const std::string& exec_id, bool tty) {
             py::gil_scoped_release release;
             dind::Exec(s.client).start_detached(exec_id, tty);
           },
-          "exec_id"_a, "tty"_a = false)
+          "exec_id"_a, "tty"_a = false, "POST /exec/{id}/start with Detach: the command runs on its own.")
       .def(
           "exec_inspect",
           [](Streams& s, const std::string& exec_id) {
-            return json_call([&] { return dind::Exec(s.client).inspect(exec_id); });
+            return json_call<dind::py::JsonObject>([&] { return dind::Exec(s.client).inspect(exec_id); });
           },
-          "exec_id"_a)
+          "exec_id"_a, "GET /exec/{id}/json.")
       .def(
           "exec_exit_code",
           [](Streams& s, const std::string& exec_id, double wait) -> std::optional<long long> {
@@ -394,5 +412,5 @@ DIND_BINDINGS(streams) {
             py::gil_scoped_release release;
             dind::Exec(s.client).resize(exec_id, height, width);
           },
-          "exec_id"_a, "height"_a, "width"_a);
+          "exec_id"_a, "height"_a, "width"_a, "POST /exec/{id}/resize: the TTY's size.");
 }

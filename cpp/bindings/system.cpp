@@ -13,7 +13,7 @@ DIND_BINDINGS(system) {
           pybind11::gil_scoped_release release;
           r = dind::df(client);
         }
-        return dind::py::to_python(r);
+        return dind::py::to_python_as<dind::py::JsonObject>(r);
       },
       "client"_a, "GET /system/df: data usage of images, containers, volumes and the build cache.");
 }

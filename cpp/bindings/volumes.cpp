@@ -20,7 +20,7 @@ using nlohmann::json;
 
 DIND_BINDINGS(volumes) {
   pyb::class_<dind::Volumes>(m, "Volumes", "The /volumes endpoints of one client (JSON in, dicts out).")
-      .def(pyb::init<dind::Client>(), "client"_a)
+      .def(pyb::init<dind::Client>(), "client"_a, "The volume endpoints of `client`.")
       .def(
           "create",
           [](dind::Volumes& v, const pyb::object& name, const pyb::object& driver, const pyb::object& driver_opts,
@@ -28,19 +28,21 @@ DIND_BINDINGS(volumes) {
             std::string n = opt_str(name), d = opt_str(driver);
             auto o = str_map(driver_opts, "driver_opts");
             auto l = str_map(labels, "labels");
-            return json_call([&] { return v.create(n, d, o, l); });
+            return json_call<dind::py::JsonObject>([&] { return v.create(n, d, o, l); });
           },
           "name"_a = pyb::none(), "driver"_a = pyb::none(), "driver_opts"_a = pyb::none(), "labels"_a = pyb::none(),
           "POST /volumes/create; returns the volume.")
       .def(
           "inspect",
-          [](dind::Volumes& v, const std::string& name) { return json_call([&] { return v.inspect(name); }); },
+          [](dind::Volumes& v, const std::string& name) {
+            return json_call<dind::py::JsonObject>([&] { return v.inspect(name); });
+          },
           "name"_a, "GET /volumes/{name}.")
       .def(
           "list",
           [](dind::Volumes& v, const pyb::object& filters) {
             json f = from_python(filters);
-            return json_call([&] { return v.list(f); });
+            return json_call<dind::py::JsonObject>([&] { return v.list(f); });
           },
           "filters"_a = pyb::none(), "GET /volumes; returns {'Volumes': [...] or None, 'Warnings': ...}.")
       .def("remove", &dind::Volumes::remove, "name"_a, "force"_a = false, pyb::call_guard<pyb::gil_scoped_release>(),
@@ -49,7 +51,7 @@ DIND_BINDINGS(volumes) {
           "prune",
           [](dind::Volumes& v, const pyb::object& filters) {
             json f = from_python(filters);
-            return json_call([&] { return v.prune(f); });
+            return json_call<dind::py::JsonObject>([&] { return v.prune(f); });
           },
           "filters"_a = pyb::none(), "POST /volumes/prune; returns {'VolumesDeleted': [...], 'SpaceReclaimed': n}.");
 }

@@ -7,6 +7,8 @@ from . import errors
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import Client
+    from .daemon import Dind, list_daemons, reap
+    from .job import Job
 
 __all__ = ["Client", "Dind", "Job", "errors", "from_env", "list_daemons", "reap"]
 __version__ = "0.1.0"

@@ -72,29 +72,34 @@ class Client:
 
     @property
     def base_url(self) -> str:
+        """The engine's URL (``unix:///var/run/docker.sock``, ``tcp://...``)."""
         return self._api.base_url
 
     # Resource groups, docker-py style; each is built on first use so `import dind` stays cheap.
     @property
     def containers(self) -> "ContainerCollection":
+        """The containers of the engine (docker-py's ``client.containers``)."""
         from .models.containers import ContainerCollection
 
         return ContainerCollection(self)
 
     @property
     def images(self) -> "ImageCollection":
+        """The images of the engine (docker-py's ``client.images``)."""
         from .models.images import ImageCollection
 
         return ImageCollection(self)
 
     @property
     def networks(self) -> "NetworkCollection":
+        """The networks of the engine (docker-py's ``client.networks``)."""
         from .models.networks import NetworkCollection
 
         return NetworkCollection(self)
 
     @property
     def volumes(self) -> "VolumeCollection":
+        """The volumes of the engine (docker-py's ``client.volumes``)."""
         from .models.volumes import VolumeCollection
 
         return VolumeCollection(self)

@@ -8,7 +8,7 @@ import sys
 import threading
 import warnings
 import weakref
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple
 
 from . import _core, errors
 from .client import Client
@@ -21,7 +21,7 @@ PLAIN_TCP_RISK = ("its API is plain TCP without authentication on a 127.0.0.1 po
                   "control it (and, when it runs privileged, the host)")
 
 
-def _outer_core(client: Optional[Client]) -> Optional[Any]:
+def _outer_core(client: Optional[Client]) -> Optional[_core.Client]:
     return None if client is None else client.api
 
 
@@ -44,7 +44,7 @@ class Dind:
                  name: Optional[str] = None, labels: Optional[Mapping[str, str]] = None, pull: str = "missing",
                  client: Optional[Client] = None, start_timeout: float = 60.0, owner: str = "self",
                  reach: str = "auto", host: Optional[str] = None, insecure_publish: bool = False,
-                 _core_daemon: Any = None) -> None:
+                 _core_daemon: Optional[_core.Daemon] = None) -> None:
         if _core_daemon is None:
             if not tls:
                 warnings.warn(f"dind: starting a daemon without TLS (tls=False): {PLAIN_TCP_RISK}", InsecureWarning,
@@ -62,7 +62,7 @@ class Dind:
             # Before anything exists: a SIGTERM during this very start must still tear it down.
             _install_handlers()
             _core_daemon = _start(options)
-        self._d = _core_daemon
+        self._d: _core.Daemon = _core_daemon
         self._client = Client(_core_client=self._d.client)
         self._kept = False
         _install_handlers()
@@ -89,10 +89,12 @@ class Dind:
 
     @property
     def name(self) -> str:
+        """The dind container's name."""
         return self._d.name
 
     @property
     def id(self) -> str:
+        """The dind container's id."""
         return self._d.id
 
     @property
@@ -101,7 +103,7 @@ class Dind:
         return self._d.host
 
     @property
-    def reach(self) -> Any:
+    def reach(self) -> _core.Reach:
         """How the daemon is reached and why: ``.kind`` (``loopback``, ``network``, ``published``, ``tunnel``),
         ``.address`` and ``.reason``."""
         return self._d.reach
@@ -124,6 +126,7 @@ class Dind:
 
     @property
     def closed(self) -> bool:
+        """True once the daemon was removed."""
         return bool(self._d.removed)
 
     def logs(self, tail: int = 50) -> str:
@@ -208,7 +211,7 @@ def _detach_forwarder(d: Dind, wait: float = 10.0) -> None:
 
 # Whose death orphans a daemon (reap() then removes it): this process, its parent, or its session's leader (what must
 # outlive the command that started it: `dind up`, `--dind-keep`; the parent when there is no leader to name).
-_OWNERS: Dict[str, Callable[[], Any]] = {
+_OWNERS: Dict[str, Callable[[], _core.Owner]] = {
     "self": lambda: _core.Owner.this_process(),
     "parent": lambda: _core.Owner.parent_process(),
     "session": lambda: _core.Owner.session_leader() or _core.Owner.parent_process(),
@@ -244,7 +247,13 @@ def list_daemons(client: Optional[Client] = None) -> List[Dict[str, Any]]:
 
 
 # -- teardown at exit and on SIGTERM ------------------------------------------------------------------------------
-_live: "weakref.WeakSet[Dind]" = weakref.WeakSet()
+class _Closable(Protocol):
+    """What is closed at exit and on SIGTERM: daemons and jobs."""
+
+    def close(self) -> None: ...
+
+
+_live: "weakref.WeakSet[_Closable]" = weakref.WeakSet()
 _lock = threading.Lock()
 
 
@@ -268,7 +277,7 @@ class _Terminated(BaseException):
 _starting = 0  # starts in progress on the main thread, where the SIGTERM handler runs
 
 
-def _start(options: Any) -> Any:
+def _start(options: _core.DaemonOptions) -> _core.Daemon:
     """``_core.Daemon.start``, abandoned (and cleaned up by the core) when SIGTERM arrives meanwhile."""
     global _starting
     main = threading.current_thread() is threading.main_thread()

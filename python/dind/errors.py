@@ -39,9 +39,11 @@ class APIError(DockerException):
         self.path = path
 
     def is_client_error(self) -> bool:
+        """True for a 4xx status."""
         return self.status_code is not None and 400 <= self.status_code < 500
 
     def is_server_error(self) -> bool:
+        """True for a 5xx status."""
         return self.status_code is not None and 500 <= self.status_code < 600
 
 

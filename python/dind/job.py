@@ -75,7 +75,7 @@ class Job:
         self.output: bytes = b""
         self.exit_code: Optional[int] = None
         _install_handlers()
-        _live.add(self)  # type: ignore[arg-type] - closed at exit and on SIGTERM like daemons
+        _live.add(self)  # closed at exit and on SIGTERM like daemons
 
     @classmethod
     def sidecar(cls, workspace: Union[str, "os.PathLike[str]"], image: str = "docker:dind", **kwargs: Any) -> Dind:
@@ -133,7 +133,7 @@ class Job:
         """Ends a run in progress (from a signal handler, atexit or another thread) and waits for its cleanup."""
         if self._running:
             self._job.cancel(True)
-        _live.discard(self)  # type: ignore[arg-type]
+        _live.discard(self)
 
     def __enter__(self) -> "Job":
         return self

@@ -24,12 +24,14 @@ import shlex
 import sys
 import time
 import warnings
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, Generator, Iterator, List, Optional
 
 import pytest
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pluggy import Result
+
     from .client import Client
     from .daemon import Dind
     from .job import Job
@@ -65,6 +67,7 @@ class DindFactory:
         return d
 
     def close(self) -> None:
+        """Removes every daemon this factory made (newest first)."""
         _close_all(self.daemons)
 
 
@@ -83,6 +86,7 @@ class JobFactory:
         return job
 
     def close(self) -> None:
+        """Ends and removes every job this factory made (newest first)."""
         _close_all(self.jobs)
 
 
@@ -99,11 +103,11 @@ class _State:
     # -- options --------------------------------------------------------------------------------------------------
     @property
     def image(self) -> str:
-        return self.config.getoption("dind_image")
+        return str(self.config.getoption("dind_image"))
 
     @property
     def timeout(self) -> float:
-        return self.config.getoption("dind_timeout")
+        return float(self.config.getoption("dind_timeout"))
 
     @property
     def keep(self) -> bool:
@@ -211,6 +215,7 @@ def _positive_float(text: str) -> float:
 
 # -- hooks --------------------------------------------------------------------------------------------------------
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """The plugin's options: --dind-image, --dind-keep, --dind-timeout, --dind-job-image, --dind-share."""
     group = parser.getgroup("dind", "throwaway Docker-in-Docker daemons")
     group.addoption("--dind-image", dest="dind_image", default=os.environ.get("DIND_IMAGE") or "docker:dind",
                     metavar="IMAGE", help="dind image for the fixtures (default: $DIND_IMAGE or docker:dind)")
@@ -230,12 +235,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Sets up the plugin's per-run state."""
     config.stash[_STATE] = _State(config)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     # Reap at the start of a run that uses the fixtures (not on every pytest run of a project that merely has the
     # plugin installed: those may have no engine at all).
+    """Reaps what killed runs left, when the collected tests use the plugin's fixtures."""
     if any(name in FIXTURES for item in session.items for name in getattr(item, "fixturenames", ())):
         _state(session.config).reap_once()
 
@@ -245,13 +252,13 @@ def _daemons_of(item: pytest.Item) -> List["Dind"]:
     daemon_module = sys.modules.get(__package__ + ".daemon")
     if daemon_module is None:  # no daemon was ever made in this process (and the extension need not load)
         return []
-    Dind = daemon_module.Dind
+    dind_class = daemon_module.Dind
 
     funcargs = getattr(item, "funcargs", None) or {}
     state = _state(item.config)
     found: List["Dind"] = []
     for value in funcargs.values():
-        if isinstance(value, Dind):
+        if isinstance(value, dind_class):
             found.append(value)
         elif isinstance(value, DindFactory):
             found.extend(value.daemons)
@@ -267,7 +274,9 @@ def _daemons_of(item: pytest.Item) -> List["Dind"]:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item,
+                               call: pytest.CallInfo[None]) -> Generator[None, "Result[pytest.TestReport]", None]:
+    """Adds the log tail of the daemons a failed test used (or of a daemon that failed to start) to its report."""
     outcome = yield
     report = outcome.get_result()
     if not report.failed or call.when == "teardown":
@@ -289,6 +298,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Prints the environment of the daemons kept running (--dind-keep)."""
     state = _state(terminalreporter.config)
     for kept in state.kept:
         terminalreporter.write_sep("-", f"dind: daemon {kept['name']} kept running")
@@ -369,6 +379,7 @@ def pytest_configure_node(node: Any) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Removes the shared daemon of --dind-share once every worker is done."""
     state = _state(session.config)
     if state.shared_daemon is not None:  # the controller of --dind-share: every worker is done with it
         d, state.shared_daemon = state.shared_daemon, None
@@ -377,6 +388,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
+    """Collects the kept daemons a pytest-xdist worker reports."""
     kept = (getattr(node, "workeroutput", None) or {}).get("dind_kept") or []
     config = getattr(node, "config", None)
     if config is not None and _STATE in config.stash:

@@ -32,6 +32,7 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the dind command, with every subcommand."""
     fmt = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0], formatter_class=fmt,
                                      epilog="Run `dind COMMAND --help` for the options of a command.")

@@ -8,7 +8,10 @@ import re
 import shlex
 import sys
 import time
-from typing import Any, Dict, List, Mapping, NoReturn, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NoReturn, Optional, Tuple
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..client import Client
 
 PROG = "dind"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -37,6 +40,7 @@ def parse_duration(text: str) -> float:
 
 
 def port_number(text: str) -> int:
+    """argparse type: a TCP port, 0 (any free port) to 65535."""
     try:
         value = int(text)
     except ValueError:
@@ -47,6 +51,7 @@ def port_number(text: str) -> int:
 
 
 def seconds(text: str) -> float:
+    """argparse type: a positive number of seconds."""
     try:
         value = float(text)
     except ValueError:
@@ -57,12 +62,14 @@ def seconds(text: str) -> float:
 
 
 def key_value(text: str) -> str:
+    """argparse type: a ``KEY=VALUE`` string."""
     if "=" not in text or text.startswith("="):
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     return text
 
 
 def on_terminal() -> bool:
+    """True when stderr is a terminal (progress is shown there only)."""
     try:
         return sys.stderr.isatty()
     except (AttributeError, ValueError):
@@ -76,14 +83,14 @@ def progress(line: str) -> None:
         sys.stderr.flush()
 
 
-def engine_client() -> Any:
+def engine_client() -> "Client":
     """A client of the engine this shell names (DOCKER_HOST, contexts, the default socket)."""
     from ..client import Client
 
     return Client.from_env()
 
 
-def locate(name: str) -> "tuple[Any, str]":
+def locate(name: str) -> Tuple["Client", str]:
     """The engine daemon ``name`` (a name or an id) lives on, and how to name it there: the engine its private
     directory records (so `dind down ci` works after `eval "$(dind up --name ci)"` pointed DOCKER_HOST at ci itself,
     and for a daemon inside another), else this shell's engine."""
@@ -99,7 +106,7 @@ def locate(name: str) -> "tuple[Any, str]":
     return engine_client(), name
 
 
-def recorded_engines() -> List[Any]:
+def recorded_engines() -> List["Client"]:
     """Clients of the engines this user's daemons on this machine live on, besides this shell's (one each)."""
     from .. import _core, errors
     from ..client import Client
@@ -133,6 +140,7 @@ def export_lines(env: Mapping[str, str]) -> List[str]:
 
 
 def age(created: int) -> str:
+    """How long ago ``created`` (unix seconds) was, in the largest whole unit (``3m ago``)."""
     if not created:
         return "?"
     secs = max(0, int(time.time()) - int(created))
@@ -152,11 +160,13 @@ def session_leader_labels() -> Dict[str, str]:
 
 
 def usage(parser: argparse.ArgumentParser, message: str) -> NoReturn:
+    """Exits with a usage error (status 2) naming ``message``."""
     parser.error(message)  # exits 2
     raise AssertionError("unreachable")
 
 
 def error(command: Optional[str], message: str) -> None:
+    """Writes ``dind COMMAND: error: message`` on stderr."""
     where = f"{PROG} {command}" if command else PROG
     sys.stderr.write(f"{where}: error: {message}\n")
     sys.stderr.flush()

@@ -13,6 +13,7 @@ from .common import (PROG, CliError, age, engine_client, error, export_lines, ke
                      progress, recorded_engines, seconds)
 
 def add_daemon_options(p: argparse.ArgumentParser) -> None:
+    """The options of ``dind up`` and ``dind run`` that shape the daemon (image, TLS, reach, ...)."""
     g = p.add_argument_group("daemon options")
     g.add_argument("--name", help="container name (default: dind-<random>)")
     g.add_argument("--image", default=os.environ.get("DIND_IMAGE") or "docker:dind",
@@ -47,7 +48,8 @@ def add_daemon_options(p: argparse.ArgumentParser) -> None:
 
 def start_daemon(args: argparse.Namespace, owner: str) -> Any:
     """Starts a daemon from the parsed options (progress on a terminal) and loads the requested images."""
-    from ..daemon import PLAIN_TCP_RISK, Dind, InsecureWarning
+    from ..daemon import PLAIN_TCP_RISK, Dind
+    from ..errors import InsecureWarning
 
     kwargs: Dict[str, Any] = {
         "tls": not args.no_tls, "host_port": args.port, "dockerd_args": tuple(args.dockerd_arg),
@@ -102,6 +104,7 @@ def _attach(name: str) -> Any:
 def cmd_up(args: argparse.Namespace) -> int:
     # It outlives this command: the terminal session (or CI job) owns it, and `dind prune` removes it once that is
     # gone; without a session leader, the calling process does.
+    """``dind up``: starts a daemon that outlives the command and prints its ``export`` lines."""
     d = start_daemon(args, owner="session")
     try:
         d.keep()
@@ -116,6 +119,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_env(args: argparse.Namespace) -> int:
+    """``dind env NAME``: the ``export`` lines of a running daemon."""
     d = _attach(args.name)
     for line in export_lines(d.env):
         print(line)
@@ -123,6 +127,7 @@ def cmd_env(args: argparse.Namespace) -> int:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
+    """``dind ls``: the dind daemons on the engine (and on the engines this user's daemons live on)."""
     from ..daemon import list_daemons
 
     from .. import errors
@@ -160,6 +165,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
+    """``dind down NAME...``: removes daemons (container, volumes, private directory)."""
     if args.all:
         if args.names:
             raise CliError("give names or --all, not both")
@@ -219,6 +225,7 @@ def _print_removed(removed: Mapping[str, Sequence[str]], names: Optional[Mapping
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
+    """``dind prune``: removes what dead (or old, or all) sessions left behind."""
     from ..daemon import reap
 
     names = _daemon_names()

@@ -42,6 +42,7 @@ def handling_termination(handler: Callable[[int, Any], None]) -> Iterator[None]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """``dind run -- COMMAND``: a daemon for the command's lifetime; exits with the command's status."""
     cmd = command_after_dashes(args, "give the command to run after --, e.g. dind run -- docker version")
     state: Dict[str, Any] = {"child": None}
     forward_int = not sys.stdin.isatty() if sys.stdin else True  # on a terminal Ctrl-C reaches the child itself
@@ -74,7 +75,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 return 126
             while True:
                 try:
-                    code = state["child"].wait()
+                    code: int = state["child"].wait()
                     break
                 except _Signalled:  # pragma: no cover - handlers do not raise once the child runs
                     continue
@@ -95,6 +96,7 @@ def job_env(text: str) -> str:
 
 
 def cmd_job(args: argparse.Namespace) -> int:
+    """``dind job -- COMMAND``: runs a CI job container beside a dind sidecar; exits with its status."""
     cmd = command_after_dashes(args, "give the job's command after --, e.g. dind job -- docker version")
     env: List[str] = []
     for item in args.env:

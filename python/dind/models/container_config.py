@@ -172,9 +172,9 @@ def _one_binding(value: Any) -> Dict[str, str]:
     return {"HostIp": "", "HostPort": str(value)}
 
 
-def _ports(ports: Mapping[Union[int, str], Any]) -> Tuple[Dict[str, list], Dict[str, dict]]:
+def _ports(ports: Mapping[Union[int, str], Any]) -> Tuple[Dict[str, List[Dict[str, str]]], Dict[str, Dict[str, Any]]]:
     """{'80/tcp': 8080, '81': ('127.0.0.1', 9000), '82': None, '83': [1, 2]} → (PortBindings, ExposedPorts)."""
-    bindings: Dict[str, list] = {}
+    bindings: Dict[str, List[Dict[str, str]]] = {}
     for port, value in ports.items():
         key = _port_key(port)
         values = value if isinstance(value, list) else [value]
@@ -191,12 +191,13 @@ def _container_path_of_bind(bind: str) -> str:
     return parts[1]
 
 
-def _volumes(volumes: Union[Mapping[str, Any], Sequence[str]]) -> Tuple[List[str], Dict[str, dict]]:
+def _volumes(volumes: Union[Mapping[str, Any], Sequence[str]]) -> Tuple[List[str], Dict[str, Dict[str, Any]]]:
     """docker-py's volumes kwarg → (Binds, Volumes)."""
+    binds: List[str]
     if not isinstance(volumes, Mapping):
         binds = [str(v) for v in volumes]
         return binds, {_container_path_of_bind(b): {} for b in binds}
-    binds: List[str] = []
+    binds = []
     for host, spec in volumes.items():
         host = host.decode("utf-8") if isinstance(host, bytes) else str(host)
         if isinstance(spec, Mapping):
@@ -222,16 +223,16 @@ def _mount(m: Any) -> Dict[str, Any]:
         if len(parts) < 2:
             raise ValueError(f"mounts: {m!r} is not 'source:target[:ro|rw]'")
         src, target = parts[0], parts[1]
-        out = {"Source": src, "Target": target, "Type": "bind" if src.startswith("/") else "volume"}
+        out: Dict[str, Any] = {"Source": src, "Target": target, "Type": "bind" if src.startswith("/") else "volume"}
         if len(parts) > 2:
             out["ReadOnly"] = parts[2] == "ro"
         return out
-    m = dict(m)
-    if "Target" in m:
-        return m
+    fields: Dict[str, Any] = dict(m)
+    if "Target" in fields:
+        return fields
     renames = {"target": "Target", "source": "Source", "type": "Type", "read_only": "ReadOnly",
                "consistency": "Consistency"}
-    return {renames.get(k, k): v for k, v in m.items()}
+    return {renames.get(k, k): v for k, v in fields.items()}
 
 
 def _devices(devices: Iterable[Any]) -> List[Dict[str, str]]:

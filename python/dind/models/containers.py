@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union, cast
 
 from .. import _core, errors
 from .container_config import build_create_body, parse_bytes
 from .resource import Collection, Model
 
-def _wait_result(pending: Any, timeout: Optional[float], what: str) -> Dict[str, Any]:
+def _wait_result(pending: _core.PendingWait, timeout: Optional[float], what: str) -> Dict[str, Any]:
     """The result of a registered wait; ``timeout`` (seconds) → TimeoutError; Ctrl-C ends it (the core's one
     interruptible-call helper, cpp/bindings/common.hpp)."""
     return pending.result(timeout, what)
@@ -22,6 +22,7 @@ class Container(Model):
 
     @property
     def name(self) -> Optional[str]:
+        """The container's name, without the leading slash."""
         name = self.attrs.get("Name")
         if name is None and self.attrs.get("Names"):
             name = self.attrs["Names"][0]
@@ -40,6 +41,7 @@ class Container(Model):
 
     @property
     def labels(self) -> Dict[str, str]:
+        """The container's labels."""
         cfg = self.attrs.get("Config")
         if isinstance(cfg, dict):
             return cfg.get("Labels") or {}
@@ -47,20 +49,23 @@ class Container(Model):
 
     @property
     def status(self) -> str:
+        """The container's state: ``created``, ``running``, ``exited``, ..."""
         state = self.attrs.get("State")
         if isinstance(state, dict):
-            return state.get("Status", "")
+            return cast(str, state.get("Status", ""))
         return state or ""
 
     @property
     def health(self) -> str:
+        """The health check's status (``healthy``, ``starting``, ...), ``unknown`` without one."""
         state = self.attrs.get("State")
         if isinstance(state, dict) and isinstance(state.get("Health"), dict):
-            return state["Health"].get("Status", "unknown")
+            return cast(str, state["Health"].get("Status", "unknown"))
         return "unknown"
 
     @property
     def ports(self) -> Dict[str, Any]:
+        """The published ports, as ``NetworkSettings.Ports``."""
         return (self.attrs.get("NetworkSettings") or {}).get("Ports") or {}
 
     def start(self) -> None:
@@ -72,18 +77,23 @@ class Container(Model):
         self._group.stop(self.id, timeout)
 
     def kill(self, signal: Union[str, int, None] = None) -> None:
+        """Send ``signal`` (a name or a number; default SIGKILL) to the container."""
         self._group.kill(self.id, None if signal is None else str(signal))
 
     def restart(self, timeout: Optional[int] = None) -> None:
+        """Restart it (stop with ``timeout``, then start)."""
         self._group.restart(self.id, timeout)
 
     def pause(self) -> None:
+        """Freeze its processes."""
         self._group.pause(self.id)
 
     def unpause(self) -> None:
+        """Thaw its processes."""
         self._group.unpause(self.id)
 
     def remove(self, v: bool = False, link: bool = False, force: bool = False) -> None:
+        """Remove it (``force``: kill it first; ``v``: with its anonymous volumes)."""
         self._group.remove(self.id, force=force, v=v, link=link)
 
     def wait(self, timeout: Optional[float] = None, condition: Optional[str] = None) -> Dict[str, Any]:
@@ -95,7 +105,8 @@ class Container(Model):
         return _wait_result(pending, timeout, f"waiting for container {self.short_id} on {self.client.base_url}")
 
     def top(self, ps_args: Optional[str] = None) -> Dict[str, Any]:
-        return self._group.top(self.id, ps_args)
+        """The processes running in it: ``{'Titles': [...], 'Processes': [[...]]}``."""
+        return cast(Dict[str, Any], self._group.top(self.id, ps_args))
 
     def stats(self, decode: Optional[bool] = None, stream: bool = True, one_shot: Optional[bool] = None) -> Any:
         """One sample as a dict with ``stream=False``; otherwise a stream (docker-py's default)."""
@@ -107,15 +118,17 @@ class Container(Model):
             return container_stats(self, decode=decode, stream=True, one_shot=one_shot)
         return self._group.stats(self.id, bool(one_shot))
 
-    def diff(self) -> List[Dict[str, Any]]:
-        """Changes to the container's filesystem: [{'Path': ..., 'Kind': 0 modified | 1 added | 2 deleted}]."""
-        return self._group.changes(self.id)
+    def diff(self) -> Optional[List[Dict[str, Any]]]:
+        """Changes to the container's filesystem: [{'Path': ..., 'Kind': 0 modified | 1 added | 2 deleted}] (None
+        when there are none, as the engine answers)."""
+        return cast(Optional[List[Dict[str, Any]]], self._group.changes(self.id))
 
     def resize(self, height: int, width: int) -> None:
         """Resize the container's TTY."""
         self._group.resize(self.id, int(height), int(width))
 
     def rename(self, name: str) -> None:
+        """Rename it."""
         self._group.rename(self.id, name)
 
     def update(self, **kwargs: Any) -> Dict[str, Any]:
@@ -135,45 +148,53 @@ class Container(Model):
                     body[sizes[key]] = parse_bytes(value, key)
             else:
                 raise TypeError(f"update() got an unexpected keyword argument '{key}'")
-        return self._group.update(self.id, body)
+        return cast(Dict[str, Any], self._group.update(self.id, body))
 
     # Delegations to the streaming / archive / image engineers' functions.
     def logs(self, **kwargs: Any) -> Any:
+        """Its logs (docker-py's arguments): see ``dind.models.streams.container_logs``."""
         from .streams import container_logs
 
         return container_logs(self, **kwargs)
 
     def attach(self, **kwargs: Any) -> Any:
+        """Attach to its output (docker-py's arguments): see ``dind.models.streams.container_attach``."""
         from .streams import container_attach
 
         return container_attach(self, **kwargs)
 
     def attach_socket(self, **kwargs: Any) -> Any:
+        """A hijacked attach with stdin: see ``dind.models.streams.container_attach_socket``."""
         from .streams import container_attach_socket
 
         return container_attach_socket(self, **kwargs)
 
     def exec_run(self, cmd: Any, **kwargs: Any) -> Any:
+        """Run a command in it: see ``dind.models.streams.container_exec_run``."""
         from .streams import container_exec_run
 
         return container_exec_run(self, cmd, **kwargs)
 
     def put_archive(self, path: str, data: Any) -> Any:
+        """Extract a tar into ``path`` in it: see ``dind.models.archive.container_put_archive``."""
         from .archive import container_put_archive
 
         return container_put_archive(self, path, data)
 
     def get_archive(self, path: str, **kwargs: Any) -> Any:
+        """A tar of ``path`` in it and its stat: see ``dind.models.archive.container_get_archive``."""
         from .archive import container_get_archive
 
         return container_get_archive(self, path, **kwargs)
 
     def export(self, **kwargs: Any) -> Any:
+        """Its file system as a tar stream: see ``dind.models.archive.container_export``."""
         from .archive import container_export
 
         return container_export(self, **kwargs)
 
     def commit(self, **kwargs: Any) -> Any:
+        """An image from it: see ``dind.models.images.container_commit``."""
         from .images import container_commit
 
         return container_commit(self, **kwargs)
@@ -226,11 +247,12 @@ class _RemoveWhenDone:
 # --- the collection ------------------------------------------------------------------------------------------------
 
 
-class ContainerCollection(Collection):
+class ContainerCollection(Collection[Container]):
     """``client.containers``."""
 
     model = Container
     group_type = _core.Containers
+    _group: _core.Containers
 
     def get(self, container_id: str) -> Container:
         """A container by id, unique id prefix or name; ``NotFound`` if absent."""
@@ -268,7 +290,7 @@ class ContainerCollection(Collection):
         has_logs = log_type in ("json-file", "journald", "local")
         try:
             # Registered before start so a quick exit (or an auto-remove) can't slip past the wait.
-            pending = self._group.begin_wait(container.id, "removed" if auto_remove else "next-exit")
+            pending = self._group.begin_wait(str(container.id), "removed" if auto_remove else "next-exit")
             try:
                 container.start()
             except BaseException:
@@ -279,19 +301,19 @@ class ContainerCollection(Collection):
                 out = container.logs(stdout=stdout, stderr=stderr, stream=True, follow=True)
             elif auto_remove and has_logs:
                 # The container is gone after it exits: collect the output while it runs.
-                out = self._group.logs_all(container.id, stdout=stdout, stderr=stderr, follow=True, demux=False,
+                out = self._group.logs_all(str(container.id), stdout=stdout, stderr=stderr, follow=True, demux=False,
                                           tty=container.attrs.get("Config", {}).get("Tty", False))[0]
             exit_status = _wait_result(pending, None, f"waiting for container {container.short_id} on "
                                        f"{self.client.base_url}")["StatusCode"]
             if not stream and not auto_remove and has_logs:
-                out = self._group.logs_all(container.id, stdout=stdout, stderr=stderr, demux=False,
+                out = self._group.logs_all(str(container.id), stdout=stdout, stderr=stderr, demux=False,
                                           tty=container.attrs.get("Config", {}).get("Tty", False))[0]
             if exit_status != 0:
                 if stream and hasattr(out, "close"):
                     out.close()
                 err = None
                 if not auto_remove and has_logs:
-                    err = self._group.logs_all(container.id, stdout=False, stderr=True,
+                    err = self._group.logs_all(str(container.id), stdout=False, stderr=True,
                                               tty=container.attrs.get("Config", {}).get("Tty", False))[1]
                 raise errors.ContainerError(container, exit_status, command, image, err)
             if stream and remove_after and out is not None:
@@ -344,7 +366,7 @@ class ContainerCollection(Collection):
         ident = getattr(image, "id", None)
         if not ident:
             raise TypeError(f"image must be a name or an Image, got {image!r}")
-        return ident
+        return cast(str, ident)
 
     def _create_pulling(self, image: str, command: Any, platform: Optional[str], kwargs: Dict[str, Any]) -> Container:
         """create(), and for an image the engine lacks, one pull and a second create."""

@@ -11,7 +11,7 @@ import json
 import os
 import re
 import tarfile
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union, cast
 
 from .. import _core
 from ..errors import (APIError, BuildError, DockerException, ImageLoadError, ImageNotFound, InvalidArgument,
@@ -56,11 +56,11 @@ class Image(Model):
 
     def history(self) -> List[Dict[str, Any]]:
         """The image's layers, newest first."""
-        return self._group.history(self.id)
+        return cast(List[Dict[str, Any]], self._group.history(self.id))
 
     def remove(self, force: bool = False, noprune: bool = False) -> List[Dict[str, Any]]:
         """Remove this image (``Untagged``/``Deleted`` entries)."""
-        return self._group.remove(self.id, force, noprune)
+        return cast(List[Dict[str, Any]], self._group.remove(self.id, force, noprune))
 
     def save(self, chunk_size: Optional[int] = DEFAULT_DATA_CHUNK_SIZE,
              named: Union[bool, str] = False) -> Iterator[bytes]:
@@ -73,19 +73,20 @@ class Image(Model):
                 if named not in self.tags:
                     raise InvalidArgument(f"{named} is not a valid tag for this image")
                 img = named
-        return self._group.save([img], 64 * 1024 if chunk_size is None else int(chunk_size))
+        return cast(Iterator[bytes], self._group.save([img], 64 * 1024 if chunk_size is None else int(chunk_size)))
 
     def tag(self, repository: str, tag: Optional[str] = None, **kwargs: Any) -> bool:
         """Tag this image as ``repository[:tag]``; True on success."""
-        return self._group.tag(self.id, repository, tag, bool(kwargs.get("force", False)))
+        return cast(bool, self._group.tag(self.id, repository, tag, bool(kwargs.get("force", False))))
 
 
-class ImageCollection(Collection):
+class ImageCollection(Collection[Image]):
     """The images of an engine: ``client.images``."""
 
     model = Image
 
     group_type = _core.Images
+    _group: _core.Images
 
     # --- reading ----------------------------------------------------------------------------------------------------
     def get(self, name: str) -> Image:
@@ -192,7 +193,7 @@ class ImageCollection(Collection):
     def build(self, path: Optional[str] = None, fileobj: Any = None, tag: Optional[str] = None,
               quiet: bool = False, nocache: bool = False, rm: bool = True, timeout: Optional[float] = None,
               custom_context: bool = False, encoding: Optional[str] = None, pull: bool = False,
-              forcerm: bool = False, dockerfile: Optional[str] = None, container_limits: Optional[Dict] = None,
+              forcerm: bool = False, dockerfile: Optional[str] = None, container_limits: Optional[Dict[str, Any]] = None,
               buildargs: Optional[Dict[str, str]] = None, gzip: bool = False, shmsize: Optional[int] = None,
               labels: Optional[Dict[str, str]] = None, cache_from: Optional[List[str]] = None,
               target: Optional[str] = None, network_mode: Optional[str] = None, squash: Optional[bool] = None,
@@ -265,7 +266,8 @@ def _build_context(path: Optional[str], fileobj: Any, custom_context: bool,
         return str(path), None, None, dockerfile
     if fileobj is not None:
         return None, fileobj if custom_context else _dockerfile_tar(fileobj), None, dockerfile
-    dir_path = os.fspath(path)  # type: ignore[arg-type]  # build() checked that one of path, fileobj is given
+    assert path is not None  # build() checked that one of path, fileobj is given
+    dir_path = os.fspath(path)
     if dockerfile and os.path.isabs(dockerfile):
         rel = os.path.relpath(dockerfile, dir_path)
         if rel.startswith(".."):

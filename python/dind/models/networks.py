@@ -1,10 +1,13 @@
 """Networks, with docker-py's names: ``client.networks.create/get/list/prune`` and the ``Network`` model."""
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from .. import _core
 from .resource import Collection, Model
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .containers import Container
 
 LinksArg = Union[None, Mapping[str, str], Iterable[Union[str, Tuple[str, str]]]]
 
@@ -40,7 +43,7 @@ class Network(Model):
         return self.attrs.get("Name")
 
     @property
-    def containers(self) -> list:
+    def containers(self) -> List["Container"]:
         """The containers attached to the network (as of ``attrs``; ``reload()`` first for fresh data)."""
         ids = list((self.attrs.get("Containers") or {}).keys())
         if not ids:
@@ -72,11 +75,12 @@ class Network(Model):
         self._group.remove(self.id)
 
 
-class NetworkCollection(Collection):
+class NetworkCollection(Collection[Network]):
     """The networks of an engine: ``client.networks``."""
 
     model = Network
     group_type = _core.Networks
+    _group: _core.Networks
 
     def create(self, name: str, driver: Optional[str] = None, options: Optional[Dict[str, str]] = None,
                ipam: Optional[Mapping[str, Any]] = None, check_duplicate: Optional[bool] = None,

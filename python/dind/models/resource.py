@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Type
+from typing import Any, Dict, Generic, List, Optional, Type, TypeVar, cast
 
 
 def core_client(client: Any) -> Any:
@@ -16,16 +16,16 @@ class Model:
     #: Key of ``attrs`` that holds the object's id.
     id_attribute = "Id"
     #: The collection class of this kind (set by each module), whose core group a model without a collection uses.
-    collection_type: Optional[Type["Collection"]] = None
+    collection_type: Optional[Type["Collection[Any]"]] = None
 
     def __init__(
         self,
         attrs: Optional[Dict[str, Any]] = None,
         client: Any = None,
-        collection: Optional["Collection"] = None,
+        collection: Optional["Collection[Any]"] = None,
     ) -> None:
         self.client = client
-        self.collection = collection
+        self.collection: Optional[Collection[Any]] = collection
         self.attrs: Dict[str, Any] = attrs if attrs is not None else {}
 
     def __repr__(self) -> str:
@@ -40,7 +40,8 @@ class Model:
     @property
     def id(self) -> Optional[str]:
         """The full id of the object."""
-        return self.attrs.get(self.id_attribute)
+        value: Optional[str] = self.attrs.get(self.id_attribute)
+        return value
 
     @property
     def short_id(self) -> str:
@@ -59,35 +60,42 @@ class Model:
         """Fetch the object from the engine again and replace ``attrs``."""
         if self.collection is None:
             raise RuntimeError(f"cannot reload {self!r}: it belongs to no collection")
+        if self.id is None:
+            raise RuntimeError(f"cannot reload {self!r}: it has no {self.id_attribute}")
         self.attrs = self.collection.get(self.id).attrs
 
 
-class Collection:
-    """All objects of one kind on an engine; subclasses set ``model``."""
+M = TypeVar("M", bound=Model)
 
-    model: Type[Model] = Model
+
+class Collection(Generic[M]):
+    """All objects of one kind on an engine; subclasses set ``model`` (``Collection[Container]``, ...)."""
+
+    model: Type[M]
     #: The core's endpoint group class of this kind (``dind._core.Containers``, ...).
     group_type: Any = None
 
     def __init__(self, client: Any = None) -> None:
         self.client = client
-        self._group = type(self).group_type(core_client(client)) if type(self).group_type is not None else None
+        self._group: Any = type(self).group_type(core_client(client)) if type(self).group_type is not None else None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError(f"'{type(self).__name__}' object is not callable")
 
-    def get(self, key: str) -> Model:
+    def get(self, key: str) -> M:
+        """The object named ``key`` (an id or a name); ``errors.NotFound`` if there is none."""
         raise NotImplementedError
 
-    def list(self, *args: Any, **kwargs: Any) -> list:
+    def list(self, *args: Any, **kwargs: Any) -> List[M]:
+        """The objects of this kind on the engine."""
         raise NotImplementedError
 
-    def prepare_model(self, attrs: Any) -> Model:
+    def prepare_model(self, attrs: Any) -> M:
         """Wrap raw API attributes (or re-home an existing model) as this collection's model."""
         if isinstance(attrs, Model):
             attrs.client = self.client
             attrs.collection = self
-            return attrs
+            return cast(M, attrs)
         if isinstance(attrs, dict):
             return self.model(attrs=attrs, client=self.client, collection=self)
         raise TypeError(f"cannot make a {self.model.__name__} from {attrs!r}")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as _dt
 import shlex
 from collections import namedtuple
-from typing import Any, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union, cast
 
 from .. import _core, errors
 from .resource import core_client
@@ -40,7 +40,7 @@ def _known_tty(container: Any) -> Optional[bool]:
     """Config.Tty if the container's attrs already hold it (saves the engine an inspect), else None."""
     config = (getattr(container, "attrs", None) or {}).get("Config")
     if isinstance(config, dict) and isinstance(config.get("Tty"), bool):
-        return config["Tty"]
+        return cast(bool, config["Tty"])
     return None
 
 
@@ -107,9 +107,11 @@ class AttachSocket:
 
     @property
     def tty(self) -> bool:
+        """True when the output is a TTY's (raw, not multiplexed)."""
         return self._stream.tty
 
     def write(self, data: Union[bytes, bytearray, memoryview, str]) -> int:
+        """Writes ``data`` (str as UTF-8) to the process's stdin; returns its length."""
         if isinstance(data, str):
             data = data.encode()
         data = bytes(data)
@@ -119,6 +121,7 @@ class AttachSocket:
     send = write
 
     def sendall(self, data: Union[bytes, bytearray, memoryview, str]) -> None:
+        """Writes all of ``data`` to the process's stdin (socket-like)."""
         self.write(data)
 
     def close_write(self) -> None:
@@ -132,6 +135,7 @@ class AttachSocket:
         return self._stream.read(n)
 
     def recv(self, n: int = _CHUNK) -> bytes:
+        """Up to ``n`` bytes of output (socket-like); ``b""`` at the end."""
         return self._stream.read(n)
 
     def read_all(self, demux: bool = False) -> Any:
@@ -147,6 +151,7 @@ class AttachSocket:
         return self._stream
 
     def close(self) -> None:
+        """Closes the connection (any thread)."""
         self._stream.close()
 
     def __enter__(self) -> "AttachSocket":
@@ -177,7 +182,7 @@ def container_attach(container: Any, stdout: bool = True, stderr: bool = True, s
 def container_attach_socket(container: Any, params: Optional[Mapping[str, Any]] = None) -> AttachSocket:
     """A hijacked attach with stdin: an :class:`AttachSocket`. ``params`` as docker-py (stdin, stdout, stderr,
     stream, logs, detachKeys); by default stdin, stdout, stderr and stream are on."""
-    p = {"stdin": True, "stdout": True, "stderr": True, "stream": True, "logs": False}
+    p: Dict[str, Any] = {"stdin": True, "stdout": True, "stderr": True, "stream": True, "logs": False}
     if params:
         p.update(params)
     out = _attach(container, bool(p["stdin"]), bool(p["stdout"]), bool(p["stderr"]), bool(p["stream"]),
@@ -215,9 +220,11 @@ class ExecOutput:
 
     @property
     def exit_code(self) -> Optional[int]:
+        """The command's exit status once the output was read to its end, else None."""
         return self._exit_code
 
     def close(self) -> None:
+        """Ends the stream (any thread)."""
         self._stream.close()
 
     def __enter__(self) -> "ExecOutput":
@@ -237,13 +244,14 @@ class StreamingExecResult(ExecResult):
         return super().__new__(cls, None, output)
 
     @property
-    def exit_code(self) -> Optional[int]:  # type: ignore[override]
-        return self.output.exit_code
+    def exit_code(self) -> Optional[int]:
+        """The command's exit status once ``output`` was read to its end, else None."""
+        return cast(Optional[int], self.output.exit_code)
 
-    def __getitem__(self, i: Any) -> Any:  # type: ignore[override]
+    def __getitem__(self, i: Any) -> Any:
         return tuple(self)[i]
 
-    def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[Any]:
         yield self.exit_code
         yield self.output
 

@@ -1,7 +1,7 @@
 """Volumes, with docker-py's names: ``client.volumes.create/get/list/prune`` and the ``Volume`` model."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, cast
 
 from .. import _core
 from .resource import Collection, Model
@@ -15,18 +15,19 @@ class Volume(Model):
     @property
     def name(self) -> str:
         """The volume's name."""
-        return self.attrs["Name"]
+        return cast(str, self.attrs["Name"])
 
     def remove(self, force: bool = False) -> None:
         """Remove this volume (``errors.Conflict`` while a container uses it)."""
         self._group.remove(self.id, bool(force))
 
 
-class VolumeCollection(Collection):
+class VolumeCollection(Collection[Volume]):
     """The volumes of an engine: ``client.volumes``."""
 
     model = Volume
     group_type = _core.Volumes
+    _group: _core.Volumes
 
     def create(self, name: Optional[str] = None, driver: Optional[str] = None,
                driver_opts: Optional[Dict[str, str]] = None, labels: Optional[Dict[str, str]] = None) -> Volume:
