@@ -6,6 +6,7 @@ released; registry credentials go only into the ``X-Registry-Auth`` header.
 """
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -14,8 +15,8 @@ import tarfile
 from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from .. import _core
-from ..errors import (APIError, BuildError, DockerException, ImageLoadError, ImageNotFound, InvalidArgument,
-                      StreamError)
+from ..errors import (APIError, BuildError, DockerException, ImageFileNotFound, ImageLoadError, ImageNotFound,
+                      InvalidArgument, StreamError)
 from .resource import Collection, Model
 
 DEFAULT_DATA_CHUNK_SIZE = 2 * 1024 * 1024  # docker-py's default
@@ -159,7 +160,10 @@ class ImageCollection(Collection):
         another engine) is piped by the core without passing through Python. Returns the loaded images."""
         try:
             if isinstance(data, (str, os.PathLike)):
-                messages = self._group.load_file(os.fspath(data)).read_all()
+                path = os.fspath(data)
+                if not os.path.isfile(path):
+                    raise ImageFileNotFound(errno.ENOENT, f"images.load: no image tar at {path} (not a file)", path)
+                messages = self._group.load_file(path).read_all()
             else:
                 messages = self._group.load(data).read_all()
         except StreamError as e:
@@ -214,33 +218,11 @@ class ImageCollection(Collection):
         A failing build raises ``BuildError`` with the engine's reason and the log up to it.
         """
         del timeout, encoding, gzip, use_config_proxy  # no total timeout on streams; the engine detects compression
-        if kwargs:
-            raise TypeError(f"build() got unexpected keyword arguments: {', '.join(sorted(kwargs))}")
-        if path is None and fileobj is None:
-            raise TypeError("Either path or fileobj needs to be provided.")
-        remote = None
-        context: Any = None
-        dir_path: Optional[str] = None
-        if path is not None and str(path).startswith(_REMOTE_PREFIXES):
-            remote = str(path)
-        elif fileobj is not None:
-            if custom_context:
-                context = fileobj
-            else:
-                context = _dockerfile_tar(fileobj)
-        else:
-            dir_path = os.fspath(path)
-            if dockerfile and os.path.isabs(dockerfile):
-                rel = os.path.relpath(dockerfile, dir_path)
-                if rel.startswith(".."):
-                    raise DockerException(f"build: the Dockerfile {dockerfile} is outside the context {dir_path}")
-                dockerfile = rel
-        stream = self._group.build(
-            context=context, path=dir_path, tag=tag, dockerfile=dockerfile, buildargs=buildargs, labels=labels,
-            nocache=nocache, rm=rm, forcerm=forcerm, pull=pull, quiet=quiet, target=target,
-            network_mode=network_mode, platform=platform, cache_from=cache_from, extra_hosts=extra_hosts,
-            shmsize=shmsize, container_limits=container_limits, squash=bool(squash), isolation=isolation,
-            remote=remote, raise_on_error=False)
+        stream = self.build_stream(
+            path=path, fileobj=fileobj, tag=tag, quiet=quiet, nocache=nocache, rm=rm, custom_context=custom_context,
+            pull=pull, forcerm=forcerm, dockerfile=dockerfile, container_limits=container_limits, buildargs=buildargs,
+            shmsize=shmsize, labels=labels, cache_from=cache_from, target=target, network_mode=network_mode,
+            squash=squash, extra_hosts=extra_hosts, platform=platform, isolation=isolation, **kwargs)
         log: List[Dict[str, Any]] = []
         image_id = None
         last_event: Any = None
@@ -262,6 +244,45 @@ class ImageCollection(Collection):
             return self.get(image_id), iter(log)
         reason = str(last_event or "Unknown")
         raise BuildError(reason, iter(log), f"{what} failed: the engine reported no image ({reason})")
+
+    def build_stream(self, path: Optional[str] = None, fileobj: Any = None, tag: Optional[str] = None,
+                     quiet: bool = False, nocache: bool = False, rm: bool = True, custom_context: bool = False,
+                     pull: bool = False, forcerm: bool = False, dockerfile: Optional[str] = None,
+                     container_limits: Optional[Dict] = None, buildargs: Optional[Dict[str, str]] = None,
+                     shmsize: Optional[int] = None, labels: Optional[Dict[str, str]] = None,
+                     cache_from: Optional[List[str]] = None, target: Optional[str] = None,
+                     network_mode: Optional[str] = None, squash: Optional[bool] = None,
+                     extra_hosts: Optional[Union[Dict[str, str], List[str]]] = None, platform: Optional[str] = None,
+                     isolation: Optional[str] = None, **kwargs: Any) -> Any:
+        """The build's log as the engine sends it (dicts, error lines included): the context and options of
+        ``build``, shared with the low-level ``client.api.build``."""
+        if kwargs:
+            raise TypeError(f"build() got unexpected keyword arguments: {', '.join(sorted(kwargs))}")
+        if path is None and fileobj is None:
+            raise TypeError("Either path or fileobj needs to be provided.")
+        remote = None
+        context: Any = None
+        dir_path: Optional[str] = None
+        if path is not None and str(path).startswith(_REMOTE_PREFIXES):
+            remote = str(path)
+        elif fileobj is not None:
+            if custom_context:
+                context = fileobj
+            else:
+                context = _dockerfile_tar(fileobj)
+        else:
+            dir_path = os.fspath(path)
+            if dockerfile and os.path.isabs(dockerfile):
+                rel = os.path.relpath(dockerfile, dir_path)
+                if rel.startswith(".."):
+                    raise DockerException(f"build: the Dockerfile {dockerfile} is outside the context {dir_path}")
+                dockerfile = rel
+        return self._group.build(
+            context=context, path=dir_path, tag=tag, dockerfile=dockerfile, buildargs=buildargs, labels=labels,
+            nocache=nocache, rm=rm, forcerm=forcerm, pull=pull, quiet=quiet, target=target,
+            network_mode=network_mode, platform=platform, cache_from=cache_from, extra_hosts=extra_hosts,
+            shmsize=shmsize, container_limits=container_limits, squash=bool(squash), isolation=isolation,
+            remote=remote, raise_on_error=False)
 
 
 def _dockerfile_tar(fileobj: Any) -> bytes:
