@@ -180,6 +180,31 @@ SNIPPETS: Dict[str, str] = {
         finally:
             net.remove()
     """,
+    "api_archive_pause_diff_stats": """
+        import io
+        import tarfile
+        import docker
+        api = docker.from_env().api
+        c = api.create_container("busybox:latest", "sleep 30", name=NAME)
+        try:
+            api.start(c)
+            buf = io.BytesIO()
+            with tarfile.open(fileobj=buf, mode="w") as t:
+                info = tarfile.TarInfo("hello.txt")
+                info.size = 3
+                t.addfile(info, io.BytesIO(b"hi\\n"))
+            put = api.put_archive(c, "/tmp", buf.getvalue())
+            stream, stat = api.get_archive(c, "/tmp/hello.txt")
+            member = tarfile.open(fileobj=io.BytesIO(b"".join(stream))).extractfile("hello.txt").read()
+            api.pause(c)
+            paused = api.inspect_container(c)["State"]["Paused"]
+            api.unpause(c)
+            sample = api.stats(c, stream=False)
+            result = (put, stat["name"], stat["size"], member, paused, {"Path": "/tmp/hello.txt", "Kind": 1} in
+                      api.diff(c), "memory_stats" in sample)
+        finally:
+            api.remove_container(c, force=True)
+    """,
     "api_lists": """
         import docker
         api = docker.from_env().api

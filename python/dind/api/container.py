@@ -7,7 +7,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from .. import errors
 from ..models import container_config
-from ..models.streams import container_logs
+from ..models.archive import DEFAULT_DATA_CHUNK_SIZE, container_get_archive, container_put_archive
+from ..models.streams import container_logs, container_stats
 from ..types import EndpointConfig, NetworkingConfig
 
 
@@ -158,3 +159,31 @@ class ContainerApiMixin:
         """The container's processes: ``{'Titles': [...], 'Processes': [[...], ...]}``."""
         out: Dict[str, Any] = self._containers.top(resource_id(container), ps_args)
         return out
+
+    def pause(self, container: Any) -> None:
+        """Freeze every process of the container."""
+        self._containers.pause(resource_id(container))
+
+    def unpause(self, container: Any) -> None:
+        """Thaw a paused container."""
+        self._containers.unpause(resource_id(container))
+
+    def diff(self, container: Any) -> List[Dict[str, Any]]:
+        """Changes to the container's filesystem: ``[{'Path': ..., 'Kind': 0|1|2}]``."""
+        out: List[Dict[str, Any]] = self._containers.changes(resource_id(container))
+        return out
+
+    def stats(self, container: Any, decode: Optional[bool] = None, stream: bool = True,
+              one_shot: Optional[bool] = None) -> Any:
+        """Resource usage: a stream of samples (dicts with ``decode``), or one dict with ``stream=False``."""
+        return container_stats(_ContainerRef(self._core, resource_id(container)), decode=decode, stream=stream,
+                               one_shot=one_shot)
+
+    def put_archive(self, container: Any, path: str, data: Any) -> bool:
+        """Extract the tar ``data`` (bytes, a binary file, an iterable of bytes) into directory ``path``."""
+        return container_put_archive(resource_id(container), path, data, client=self._core)
+
+    def get_archive(self, container: Any, path: str, chunk_size: Optional[int] = DEFAULT_DATA_CHUNK_SIZE,
+                    encode_stream: bool = False) -> Any:
+        """A tar of ``path`` in the container: ``(iterator of bytes chunks, stat dict)``."""
+        return container_get_archive(resource_id(container), path, chunk_size, encode_stream, client=self._core)
