@@ -205,6 +205,27 @@ SNIPPETS: Dict[str, str] = {
         finally:
             api.remove_container(c, force=True)
     """,
+    "api_networks_and_volumes": """
+        import docker
+        api = docker.from_env().api
+        net = api.create_network(NAME, driver="bridge", labels={"snippet": NAME})
+        vol = api.create_volume(name=NAME, labels={"snippet": NAME})
+        c = api.create_container("busybox:latest", "sleep 30", name=NAME,
+                                 host_config=api.create_host_config(binds=[f"{NAME}:/data"]))
+        try:
+            api.start(c)
+            api.connect_container_to_network(c, net["Id"], aliases=["svc"])
+            joined = api.inspect_container(c)["NetworkSettings"]["Networks"][NAME]["Aliases"][:1]
+            api.disconnect_container_from_network(c, NAME)
+            listed = [n["Name"] for n in api.networks(names=[NAME])]
+            volumes = [v["Name"] for v in api.volumes(filters={"label": f"snippet={NAME}"})["Volumes"]]
+            result = (sorted(net), vol["Name"], vol["Labels"], joined, listed, volumes,
+                      api.inspect_network(NAME)["Labels"], api.inspect_volume(NAME)["Driver"])
+        finally:
+            api.remove_container(c, force=True)
+            api.remove_network(net["Id"])
+            api.remove_volume(NAME)
+    """,
     "api_lists": """
         import docker
         api = docker.from_env().api

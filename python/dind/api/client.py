@@ -9,9 +9,10 @@ from ..client import DEFAULT_TIMEOUT, TLSArg, core_from_env, make_core
 from .container import ContainerApiMixin
 from .exec_api import ExecApiMixin
 from .image import ImageApiMixin
+from .network import NetworkApiMixin, VolumeApiMixin
 
 
-class APIClient(ContainerApiMixin, ExecApiMixin, ImageApiMixin):
+class APIClient(ContainerApiMixin, ExecApiMixin, ImageApiMixin, NetworkApiMixin, VolumeApiMixin):
     """docker-py's ``APIClient``: ``APIClient(base_url='unix://var/run/docker.sock', version='auto', timeout=60,
     tls=False)``. docker-py's ``user_agent``, ``num_pools``, ``credstore_env``, ``use_ssh_client`` and
     ``max_pool_size`` are accepted and change nothing (see ``dind.Client``). Safe to share between threads."""
