@@ -4,11 +4,13 @@
 #include <pybind11/stl.h>
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 
 #include "common.hpp"
 #include "dind/client.hpp"
+#include "dind/client_config.hpp"
 #include "dind/errors.hpp"
 
 namespace py = pybind11;
@@ -154,6 +156,30 @@ py::typing::Dict<py::str, py::str> to_dict(const dind::Headers& headers) {
   return d;
 }
 
+// What ClientConfig::from_env decided (the rule is in transport/client_config.cpp), in the shape docker-py's
+// kwargs_from_env gives: base_url, and the TLS files with the verify flag; python/dind/utils.py wraps it.
+py::dict endpoint_kwargs(const dind::ClientConfig& cfg) {
+  py::dict out;
+  out["base_url"] = cfg.endpoint.url();
+  out["version"] = cfg.version.empty() ? py::object(py::none()) : py::object(py::str(cfg.version));
+  if (!cfg.tls) {
+    out["tls"] = py::none();
+    return out;
+  }
+  const dind::TlsConfig& t = *cfg.tls;
+  auto file = [](const std::string& pem, const std::string& source) -> py::object {
+    if (pem.empty() || source.empty() || source[0] == '<') return py::none();
+    return py::str(source);
+  };
+  py::dict tls;
+  tls["ca_cert"] = file(t.ca_pem, t.ca_source);
+  py::object cert = file(t.cert_pem, t.cert_source), key = file(t.key_pem, t.key_source);
+  tls["client_cert"] = cert.is_none() || key.is_none() ? py::object(py::none()) : py::object(py::make_tuple(cert, key));
+  tls["verify"] = t.verify;
+  out["tls"] = tls;
+  return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -265,6 +291,21 @@ PYBIND11_MODULE(_core, m) {
           "timeout"_a = py::none(),
           "A unary call on /v{api_version}{path}: (status, headers, body bytes). Error statuses raise APIError "
           "subclasses; dict/list bodies are sent as JSON; query values may be lists (repeated keys).");
+
+  m.def(
+      "endpoint_from_env",
+      [](std::optional<std::map<std::string, std::string>> environ) {
+        dind::ClientConfig cfg;
+        {
+          py::gil_scoped_release release;  // reads the context store and the cert files
+          cfg = environ ? dind::ClientConfig::from_env(*environ) : dind::ClientConfig::from_env();
+        }
+        return endpoint_kwargs(cfg);
+      },
+      "environ"_a = py::none(),
+      "Where the docker CLI's rules (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, the current context) point: "
+      "{'base_url': str, 'version': str or None, 'tls': None or {'ca_cert', 'client_cert': (cert, key), 'verify'}}. "
+      "`environ` (a dict) stands in for the process environment.");
 
   // Each resource group binds itself from its own file (cpp/bindings/<group>.cpp, DIND_BINDINGS).
   dind::py::run_binders(m);

@@ -1,11 +1,12 @@
 """The Engine API client: a thin Pythonic shell over ``dind._core.Client`` (names follow docker-py)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union
 
 from . import _core
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .api import APIClient
     from .models.containers import ContainerCollection
     from .models.images import ImageCollection
     from .models.networks import NetworkCollection
@@ -15,6 +16,7 @@ DEFAULT_BASE_URL = "unix:///var/run/docker.sock"
 DEFAULT_TIMEOUT = 60
 
 TLSArg = Union[bool, None, Mapping[str, Any], Any]
+_C = TypeVar("_C", bound="Client")
 
 
 def _tls_dict(tls: TLSArg) -> Optional[Dict[str, Any]]:
@@ -25,30 +27,63 @@ def _tls_dict(tls: TLSArg) -> Optional[Dict[str, Any]]:
         return {"verify": False}  # docker-py: tls=True means TLS without verification
     if isinstance(tls, Mapping):
         return dict(tls)
-    out: Dict[str, Any] = {}
-    for name in ("ca_cert", "client_cert", "verify"):
-        value = getattr(tls, name, None)
-        if value is not None:
-            out[name] = value
-    if isinstance(out.get("verify"), str):  # docker-py allows verify=<path to CA>
-        out.setdefault("ca_cert", out["verify"])
-        out["verify"] = True
-    return out
+    from .tls import tls_options
+
+    return tls_options(tls)
+
+
+def _docker_py_url(base_url: Optional[str]) -> str:
+    """docker-py's spellings of a socket that the docker CLI's syntax lacks: ``unix://var/run/docker.sock`` (its
+    README's form: the path without its leading slash) and ``http+unix://``. Every other URL goes to the core as is."""
+    url = base_url or DEFAULT_BASE_URL
+    if url.startswith("http+unix://"):
+        url = "unix://" + url[len("http+unix://"):]
+    if url.startswith("unix://") and not url.startswith("unix:///") and len(url) > len("unix://"):
+        url = "unix:///" + url[len("unix://"):]
+    return url
+
+
+def make_core(base_url: Optional[str], version: Optional[str], timeout: Optional[float], tls: TLSArg) -> _core.Client:
+    """The core client for docker-py's constructor arguments (``version`` None or "auto": negotiated once)."""
+    return _core.Client(_docker_py_url(base_url), _tls_dict(tls), None if version in (None, "auto") else version,
+                        timeout)
+
+
+def core_from_env(version: Optional[str], timeout: Optional[float],
+                  environment: Optional[Mapping[str, str]]) -> _core.Client:
+    """The core client the docker CLI's rules point at (``environment`` stands in for ``os.environ``)."""
+    environ = None
+    if environment is not None:
+        import os
+
+        environ = {str(k): str(v) for k, v in environment.items()}
+        environ.setdefault("HOME", os.path.expanduser("~"))
+    return _core.Client.from_env(None if version in (None, "auto") else version, timeout, environ)
 
 
 class Client:
-    """A Docker Engine API client; safe to share between threads (calls release the GIL)."""
+    """A Docker Engine API client; safe to share between threads (calls release the GIL).
+
+    Takes docker-py's ``DockerClient``/``APIClient`` arguments: ``base_url`` (unix://, tcp://, http(s)://, ssh://),
+    ``version`` (None or "auto" negotiates), ``timeout`` (seconds per unary call), ``tls`` (False, True, a dict or a
+    ``dind.tls.TLSConfig``). docker-py's ``user_agent``, ``num_pools``, ``credstore_env``, ``use_ssh_client`` and
+    ``max_pool_size`` are accepted and change nothing here: ssh:// always runs the ``ssh`` binary (docker-py's
+    ``use_ssh_client=True``), the pool keeps up to 8 idle connections, and credentials are never read from a store.
+    """
 
     def __init__(self, base_url: Optional[str] = None, version: Optional[str] = None,
-                 timeout: Optional[float] = DEFAULT_TIMEOUT, tls: TLSArg = False,
+                 timeout: Optional[float] = DEFAULT_TIMEOUT, tls: TLSArg = False, user_agent: Optional[str] = None,
+                 num_pools: Optional[int] = None, credstore_env: Optional[Mapping[str, str]] = None,
+                 use_ssh_client: bool = False, max_pool_size: Optional[int] = None,
                  *, _core_client: Optional[_core.Client] = None) -> None:
-        if _core_client is None:
-            _core_client = _core.Client(base_url or DEFAULT_BASE_URL, _tls_dict(tls),
-                                        None if version in (None, "auto") else version, timeout)
-        self._api = _core_client
+        del user_agent, num_pools, credstore_env, use_ssh_client, max_pool_size  # see the class docstring
+        self._api = _core_client if _core_client is not None else make_core(base_url, version, timeout, tls)
+        self._lowlevel: Optional["APIClient"] = None
 
     @classmethod
-    def from_env(cls, version: Optional[str] = None, timeout: Optional[float] = DEFAULT_TIMEOUT) -> "Client":
+    def from_env(cls: Type[_C], version: Optional[str] = None, timeout: Optional[float] = DEFAULT_TIMEOUT,
+                 max_pool_size: Optional[int] = None, environment: Optional[Mapping[str, str]] = None,
+                 use_ssh_client: bool = False, use_context: bool = True) -> _C:
         """A client for the engine the docker CLI would use.
 
         A non-empty DOCKER_HOST wins (with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH); else the current docker context:
@@ -57,13 +92,21 @@ class Client:
         not apply to it). The context ``default``, or none, means DOCKER_HOST rules (``unix:///var/run/docker.sock``).
         DOCKER_API_VERSION pins the API version in every case. A context that does not exist or a malformed store file
         raises ``dind.errors.DockerException`` naming it; unreadable TLS files raise ``dind.errors.TLSError``.
+        ``environment`` (a dict) stands in for ``os.environ``; ``max_pool_size``, ``use_ssh_client`` and
+        ``use_context`` are docker-py's and change nothing (contexts are always honoured, as by the docker CLI).
         """
-        return cls(_core_client=_core.Client.from_env(None if version in (None, "auto") else version, timeout))
+        del max_pool_size, use_ssh_client, use_context
+        return cls(_core_client=core_from_env(version, timeout, environment))
 
     @property
-    def api(self) -> _core.Client:
-        """The low-level core client: ``request(method, path, query, body, headers, timeout)``."""
-        return self._api
+    def api(self) -> "APIClient":
+        """The low-level client (docker-py's ``client.api``): ``create_container``, ``start``, ``logs``,
+        ``exec_create``, ``pull``, ``build``, ... and ``request(method, path, ...)`` for any other endpoint."""
+        if self._lowlevel is None:
+            from .api import APIClient
+
+            self._lowlevel = APIClient(_core_client=self._api)
+        return self._lowlevel
 
     @property
     def api_version(self) -> str:
@@ -145,4 +188,9 @@ class Client:
         self.close()
 
     def __repr__(self) -> str:
-        return f"<dind.Client {self._api.base_url}>"
+        return f"<dind.{type(self).__name__} {self._api.base_url}>"
+
+
+class DockerClient(Client):
+    """docker-py's name for the high-level client: ``dind.DockerClient(base_url=..., version=..., timeout=...,
+    tls=...)`` and ``dind.DockerClient.from_env(...)``; the same as ``dind.Client``."""

@@ -22,7 +22,7 @@ PLAIN_TCP_RISK = ("its API is plain TCP without authentication on a 127.0.0.1 po
 
 
 def _outer_core(client: Optional[Client]) -> Optional[_core.Client]:
-    return None if client is None else client.api
+    return None if client is None else client._api
 
 
 class Dind:

@@ -20,7 +20,8 @@ class TLSError(DockerException):
     """TLS set-up or handshake failed (cert files, CA, host name, protocol mismatch)."""
 
 
-TLSParameterError = TLSError  # docker-py's name for bad TLS settings
+class TLSParameterError(TLSError):
+    """TLS settings that cannot be used, found before any connection (``dind.tls.TLSConfig``: a file missing)."""
 
 
 class StreamError(DockerException):
@@ -38,6 +39,18 @@ class APIError(DockerException):
         self.method = method
         self.path = path
 
+    @property
+    def response(self) -> Optional["ErrorResponse"]:
+        """docker-py hands the HTTP response here; this is a small stand-in with its ``status_code``, ``reason``,
+        ``url`` (the request path) and ``text``/``json()`` (the engine's message)."""
+        if self.status_code is None:
+            return None
+        return ErrorResponse(self.status_code, self.explanation or "", self.method, self.path)
+
+    def is_error(self) -> bool:
+        """True for every engine error status (docker-py's name)."""
+        return self.is_client_error() or self.is_server_error()
+
     def is_client_error(self) -> bool:
         """True for a 4xx status."""
         return self.status_code is not None and 400 <= self.status_code < 500
@@ -45,6 +58,30 @@ class APIError(DockerException):
     def is_server_error(self) -> bool:
         """True for a 5xx status."""
         return self.status_code is not None and 500 <= self.status_code < 600
+
+
+class ErrorResponse:
+    """What ``APIError.response`` gives: the status, reason and the engine's message of a failed call."""
+
+    def __init__(self, status_code: int, text: str, method: Optional[str], path: Optional[str]) -> None:
+        from http import HTTPStatus
+
+        self.status_code = status_code
+        self.text = text
+        self.content = text.encode()
+        self.url = path or ""
+        self.method = method
+        try:
+            self.reason = HTTPStatus(status_code).phrase
+        except ValueError:
+            self.reason = ""
+
+    def json(self) -> Dict[str, Any]:
+        """The engine's error body: ``{'message': ...}``."""
+        return {"message": self.text}
+
+    def __repr__(self) -> str:
+        return f"<ErrorResponse [{self.status_code}]>"
 
 
 class BadRequest(APIError):
@@ -92,6 +129,22 @@ class InvalidArgument(DockerException):
     """An argument has a value the call cannot use (docker-py's ``docker.errors.InvalidArgument``)."""
 
 
+class InvalidVersion(DockerException):
+    """An option needs a newer API version than the client uses (docker-py's name)."""
+
+
+class InvalidRepository(DockerException):
+    """An image reference that cannot be parsed (docker-py's name)."""
+
+
+class NullResource(DockerException, ValueError):
+    """A call that names a container or image got None (docker-py's name)."""
+
+
+class DeprecatedMethod(DockerException):
+    """A docker-py call form that engines no longer support (e.g. HostConfig passed to ``start``)."""
+
+
 class BuildError(DockerException):
     """A build failed: ``msg`` is the engine's reason, ``build_log`` the log lines (dicts) up to the failure."""
 
@@ -103,6 +156,11 @@ class BuildError(DockerException):
 
 class ImageLoadError(DockerException):
     """``images.load`` got an error from the engine."""
+
+
+class ImageFileNotFound(ImageLoadError, FileNotFoundError):
+    """``images.load(path)`` named a file that is not there: an ``ImageLoadError`` (what docker-py raises when the
+    engine cannot read what it was sent) and a ``FileNotFoundError`` (``filename`` is the path)."""
 
 
 class DaemonStartError(DockerException):

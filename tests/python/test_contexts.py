@@ -106,6 +106,21 @@ def test_a_context_on_a_mutual_tls_daemon(outer: dind.Client, tls_daemon: dind.D
         assert c.base_url == ENGINE
 
 
+def test_kwargs_from_env_follows_the_current_context(tls_daemon: dind.Dind, config: Path) -> None:
+    """docker-py's kwargs_from_env shape, from the core's rule: the context's endpoint and its TLS files from the
+    CLI's store (docker-py itself would ignore the context)."""
+    host = tls_daemon.env["DOCKER_HOST"]
+    certs = Path(tls_daemon.env["DOCKER_CERT_PATH"])
+    docker_cli(config, "context", "create", "tls-kw", "--docker",
+               f"host={host},ca={certs / 'ca.pem'},cert={certs / 'cert.pem'},key={certs / 'key.pem'}")
+    docker_cli(config, "context", "use", "tls-kw")
+    kwargs = dind.utils.kwargs_from_env()
+    assert kwargs["base_url"] == "https://" + host[len("tcp://"):]
+    tls = kwargs["tls"]
+    assert tls.verify is True and str(config) in tls.ca_cert and all(str(config) in f for f in tls.cert), vars(tls)
+    assert dind.DockerClient(**kwargs).info()["ID"] == docker_cli(config, "info", "--format", "{{.ID}}")
+
+
 def test_a_context_that_does_not_exist(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCKER_CONTEXT", "ci")
     with pytest.raises(errors.DockerException) as e:

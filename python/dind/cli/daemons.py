@@ -182,7 +182,7 @@ def cmd_down(args: argparse.Namespace) -> int:
         try:
             progress(f"removing {name} ...")
             engine, ident = locate(name)
-            if not _core.remove_daemon(engine.api, ident):
+            if not _core.remove_daemon(engine._api, ident):
                 raise CliError(f"no dind daemon named {name!r} on {engine.base_url} (see `dind ls`)")
             print(f"removed {name}")
         except (CliError, errors.DockerException) as e:

@@ -60,6 +60,7 @@ _HOST_PLAIN = {
     "dns_search": "DnsSearch",
     "group_add": "GroupAdd",
     "init": "Init",
+    "init_path": "InitPath",
     "ipc_mode": "IpcMode",
     "isolation": "Isolation",
     "nano_cpus": "NanoCpus",
@@ -111,6 +112,11 @@ _HOST_SPECIAL = {
 }
 
 _KNOWN_KWARGS = _CONFIG_KWARGS | set(_HOST_PLAIN) | set(_HOST_BYTES) | _HOST_SPECIAL
+
+# What the low-level ``create_host_config`` takes: the run() names of the HostConfig fields, with docker-py's
+# low-level spellings of two of them (binds for volumes, port_bindings for ports).
+_HOST_CONFIG_KWARGS = (set(_HOST_PLAIN) | set(_HOST_BYTES) | (_HOST_SPECIAL - {
+    "ports", "volumes", "network", "networking_config", "host_config", "version"}) | {"binds", "port_bindings"})
 
 _UNITS = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
@@ -267,33 +273,8 @@ def _healthcheck(hc: Mapping[str, Any]) -> Dict[str, Any]:
     return out
 
 
-def build_create_body(image: str, command: Any, kwargs: Dict[str, Any], caller: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
-    """docker-py's run()/create() kwargs → (create body, {'name':..., 'platform':...}). Consumes ``kwargs``."""
-    unknown = sorted(set(kwargs) - _KNOWN_KWARGS)
-    if unknown:
-        raise TypeError(f"{caller}() got an unexpected keyword argument '{unknown[0]}'")
-    if kwargs.get("network") and kwargs.get("network_mode"):
-        raise RuntimeError('The options "network" and "network_mode" can not be used together.')
-    if kwargs.get("networking_config") and not kwargs.get("network"):
-        raise RuntimeError('The option "networking_config" can not be used without "network".')
-
-    k = kwargs
-    body = _container_fields(image, command, k)
-    params = {"name": k.pop("name", None), "platform": k.pop("platform", None)}
-    host = _host_resources(k)
-    _ports_and_storage(k, host, body)
-    _network(k, host, body)
-    for ignored in ("use_config_proxy", "version", "lxc_conf"):
-        k.pop(ignored, None)  # use_config_proxy: docker-py injects proxies from ~/.docker/config.json; not done here
-    raw_host = k.pop("host_config", None)
-    if raw_host:
-        host.update(dict(raw_host))  # pass-through, merged last
-    body["HostConfig"] = host
-    return body, params
-
-
-def _container_fields(image: str, command: Any, k: Dict[str, Any]) -> Dict[str, Any]:
-    """The create body's own fields (not HostConfig): image, command, streams, identity, env, labels, healthcheck."""
+def _config_fields(image: str, command: Any, k: Dict[str, Any]) -> Dict[str, Any]:
+    """The container-config part of the create body (everything but HostConfig); consumes its kwargs from ``k``."""
     detach = bool(k.pop("detach", False))
     stdin_open = bool(k.pop("stdin_open", False))
     body: Dict[str, Any] = {
@@ -323,11 +304,12 @@ def _container_fields(image: str, command: Any, k: Dict[str, Any]) -> Dict[str, 
         body["Labels"] = _labels(k.pop("labels"))
     if k.get("healthcheck") is not None:
         body["Healthcheck"] = _healthcheck(k.pop("healthcheck"))
+    k.pop("use_config_proxy", None)  # docker-py injects proxies from ~/.docker/config.json; not done here
     return body
 
 
-def _host_resources(k: Dict[str, Any]) -> Dict[str, Any]:
-    """HostConfig's limits, devices, restart policy, tmpfs, hosts, links and logging."""
+def _host_fields(k: Dict[str, Any]) -> Dict[str, Any]:
+    """The HostConfig fields that run() and create_host_config() name alike; consumes them from ``k``."""
     host: Dict[str, Any] = {}
     for kw, field in _HOST_PLAIN.items():
         value = k.pop(kw, None)
@@ -339,6 +321,8 @@ def _host_resources(k: Dict[str, Any]) -> Dict[str, Any]:
             host[field] = parse_bytes(value, kw)
     if k.get("mem_swappiness") is not None:
         host["MemorySwappiness"] = int(k.pop("mem_swappiness"))
+    if k.get("mounts"):
+        host["Mounts"] = [_mount(m) for m in k.pop("mounts")]
     if k.get("devices"):
         host["Devices"] = _devices(k.pop("devices"))
     if k.get("ulimits"):
@@ -351,6 +335,16 @@ def _host_resources(k: Dict[str, Any]) -> Dict[str, Any]:
             host["Tmpfs"] = dict(tmpfs)
         else:
             host["Tmpfs"] = dict((t.split(":", 1) + [""])[:2] for t in tmpfs)
+    _links_and_hosts(k, host)
+    log_config = k.pop("log_config", None)
+    if log_config:
+        lc = dict(log_config)
+        host["LogConfig"] = {"Type": lc.get("Type", lc.get("type")), "Config": lc.get("Config", lc.get("config")) or {}}
+    k.pop("lxc_conf", None)  # ignored by every engine since 1.10
+    return host
+
+
+def _links_and_hosts(k: Dict[str, Any], host: Dict[str, Any]) -> None:
     extra_hosts = k.pop("extra_hosts", None)
     if extra_hosts:
         if isinstance(extra_hosts, Mapping):
@@ -360,32 +354,80 @@ def _host_resources(k: Dict[str, Any]) -> Dict[str, Any]:
     if links:
         items = links.items() if isinstance(links, Mapping) else links
         host["Links"] = [f"{name}:{alias}" if alias else str(name) for name, alias in items]
-    log_config = k.pop("log_config", None)
-    if log_config:
-        lc = dict(log_config)
-        host["LogConfig"] = {"Type": lc.get("Type", lc.get("type")), "Config": lc.get("Config", lc.get("config")) or {}}
-    return host
 
 
-def _ports_and_storage(k: Dict[str, Any], host: Dict[str, Any], body: Dict[str, Any]) -> None:
-    """ports, volumes and mounts: each sets HostConfig and, for ports and volumes, the body's matching field."""
+def _endpoints(networking_config: Any) -> Dict[str, Any]:
+    """run()'s networking_config: {network: EndpointConfig}, or a NetworkingConfig ({'EndpointsConfig': ...})."""
+    config = dict(networking_config)
+    if set(config) == {"EndpointsConfig"}:
+        config = dict(config["EndpointsConfig"] or {})
+    return config
+
+
+def build_create_body(image: str, command: Any, kwargs: Dict[str, Any],
+                      caller: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """docker-py's run()/create() kwargs → (create body, {'name':..., 'platform':...}). Consumes ``kwargs``."""
+    unknown = sorted(set(kwargs) - _KNOWN_KWARGS)
+    if unknown:
+        raise TypeError(f"{caller}() got an unexpected keyword argument '{unknown[0]}'")
+    if kwargs.get("network") and kwargs.get("network_mode"):
+        raise RuntimeError('The options "network" and "network_mode" can not be used together.')
+    if kwargs.get("networking_config") and not kwargs.get("network"):
+        raise RuntimeError('The option "networking_config" can not be used without "network".')
+    k = kwargs
+    body = _config_fields(image, command, k)
+    params = {"name": k.pop("name", None), "platform": k.pop("platform", None)}
+    host = _host_fields(k)
     ports = k.pop("ports", None)
     if ports:
         host["PortBindings"], body["ExposedPorts"] = _ports(ports)
     volumes = k.pop("volumes", None)
     if volumes:
         host["Binds"], body["Volumes"] = _volumes(volumes)
-    if k.get("mounts"):
-        host["Mounts"] = [_mount(m) for m in k.pop("mounts")]
-
-
-def _network(k: Dict[str, Any], host: Dict[str, Any], body: Dict[str, Any]) -> None:
-    """network (+ networking_config): the network mode and the endpoint settings of the first network."""
     network = k.pop("network", None)
     networking_config = k.pop("networking_config", None)
     if network:
         host["NetworkMode"] = network
-        if networking_config and network in networking_config:
-            body["NetworkingConfig"] = {"EndpointsConfig": dict(networking_config)}
+        endpoints = _endpoints(networking_config) if networking_config else {}
+        body["NetworkingConfig"] = {"EndpointsConfig": endpoints if network in endpoints else {network: {}}}
+    k.pop("version", None)
+    raw_host = k.pop("host_config", None)
+    if raw_host:
+        host.update(dict(raw_host))  # pass-through, merged last
+    body["HostConfig"] = host
+    return body, params
+
+
+def host_config(kwargs: Dict[str, Any], caller: str = "create_host_config") -> Dict[str, Any]:
+    """The low-level ``create_host_config(**kwargs)``: docker-py's HostConfig keywords → the API's HostConfig.
+
+    Takes run()'s names, with ``binds`` (run()'s ``volumes``) and ``port_bindings`` (run()'s ``ports``); an unknown
+    keyword raises TypeError as a Python call would."""
+    unknown = sorted(set(kwargs) - _HOST_CONFIG_KWARGS)
+    if unknown:
+        raise TypeError(f"{caller}() got an unexpected keyword argument '{unknown[0]}'")
+    k = dict(kwargs)
+    binds, port_bindings = k.pop("binds", None), k.pop("port_bindings", None)
+    host = _host_fields(k)
+    if binds:
+        host["Binds"] = _volumes(binds)[0]
+    if port_bindings:
+        host["PortBindings"] = _ports(port_bindings)[0]
+    return host
+
+
+def exposed_ports(ports: Iterable[Any]) -> Dict[str, Dict[str, Any]]:
+    """The low-level ``create_container(ports=[80, '53/udp', (53, 'udp')])``: the ExposedPorts field."""
+    out: Dict[str, Dict[str, Any]] = {}
+    for port in ports:
+        if isinstance(port, tuple):
+            out[f"{port[0]}/{port[1] if len(port) > 1 else 'tcp'}"] = {}
         else:
-            body["NetworkingConfig"] = {"EndpointsConfig": {network: {}}}
+            out[_port_key(port)] = {}
+    return out
+
+
+def volume_targets(volumes: Union[str, Iterable[str]]) -> Dict[str, Dict[str, Any]]:
+    """The low-level ``create_container(volumes=['/data'])``: the Volumes field (paths in the container)."""
+    paths = [volumes] if isinstance(volumes, str) else list(volumes)
+    return {str(p): {} for p in paths}

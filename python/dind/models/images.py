@@ -6,6 +6,7 @@ released; registry credentials go only into the ``X-Registry-Auth`` header.
 """
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -14,8 +15,8 @@ import tarfile
 from typing import Any, Dict, Iterator, List, Optional, Tuple, Union, cast
 
 from .. import _core
-from ..errors import (APIError, BuildError, DockerException, ImageLoadError, ImageNotFound, InvalidArgument,
-                      StreamError)
+from ..errors import (APIError, BuildError, DockerException, ImageFileNotFound, ImageLoadError, ImageNotFound,
+                      InvalidArgument, StreamError)
 from .resource import Collection, Model
 
 DEFAULT_DATA_CHUNK_SIZE = 2 * 1024 * 1024  # docker-py's default
@@ -153,7 +154,10 @@ class ImageCollection(Collection[Image]):
         another engine) is piped by the core without passing through Python. Returns the loaded images."""
         try:
             if isinstance(data, (str, os.PathLike)):
-                messages = self._group.load_file(os.fspath(data)).read_all()
+                path = os.fspath(data)
+                if not os.path.isfile(path):
+                    raise ImageFileNotFound(errno.ENOENT, f"images.load: no image tar at {path} (not a file)", path)
+                messages = self._group.load_file(path).read_all()
             else:
                 messages = self._group.load(data).read_all()
         except StreamError as e:
@@ -208,20 +212,37 @@ class ImageCollection(Collection[Image]):
         A failing build raises ``BuildError`` with the engine's reason and the log up to it.
         """
         del timeout, encoding, gzip, use_config_proxy  # no total timeout on streams; the engine detects compression
+        stream = self.build_stream(
+            path=path, fileobj=fileobj, tag=tag, quiet=quiet, nocache=nocache, rm=rm, custom_context=custom_context,
+            pull=pull, forcerm=forcerm, dockerfile=dockerfile, container_limits=container_limits, buildargs=buildargs,
+            shmsize=shmsize, labels=labels, cache_from=cache_from, target=target, network_mode=network_mode,
+            squash=squash, extra_hosts=extra_hosts, platform=platform, isolation=isolation, **kwargs)
+        what = f"build of {tag}" if tag else "build"
+        image_id, log = _built_image(stream, what)
+        return self.get(image_id), iter(log)
+
+    def build_stream(self, path: Optional[str] = None, fileobj: Any = None, tag: Optional[str] = None,
+                     quiet: bool = False, nocache: bool = False, rm: bool = True, custom_context: bool = False,
+                     pull: bool = False, forcerm: bool = False, dockerfile: Optional[str] = None,
+                     container_limits: Optional[Dict] = None, buildargs: Optional[Dict[str, str]] = None,
+                     shmsize: Optional[int] = None, labels: Optional[Dict[str, str]] = None,
+                     cache_from: Optional[List[str]] = None, target: Optional[str] = None,
+                     network_mode: Optional[str] = None, squash: Optional[bool] = None,
+                     extra_hosts: Optional[Union[Dict[str, str], List[str]]] = None, platform: Optional[str] = None,
+                     isolation: Optional[str] = None, **kwargs: Any) -> Any:
+        """The build's log as the engine sends it (dicts, error lines included): the context and options of
+        ``build``, shared with the low-level ``client.api.build``."""
         if kwargs:
             raise TypeError(f"build() got unexpected keyword arguments: {', '.join(sorted(kwargs))}")
         if path is None and fileobj is None:
             raise TypeError("Either path or fileobj needs to be provided.")
         remote, context, dir_path, dockerfile = _build_context(path, fileobj, custom_context, dockerfile)
-        stream = self._group.build(
+        return self._group.build(
             context=context, path=dir_path, tag=tag, dockerfile=dockerfile, buildargs=buildargs, labels=labels,
             nocache=nocache, rm=rm, forcerm=forcerm, pull=pull, quiet=quiet, target=target,
             network_mode=network_mode, platform=platform, cache_from=cache_from, extra_hosts=extra_hosts,
             shmsize=shmsize, container_limits=container_limits, squash=bool(squash), isolation=isolation,
             remote=remote, raise_on_error=False)
-        what = f"build of {tag}" if tag else "build"
-        image_id, log = _built_image(stream, what)
-        return self.get(image_id), iter(log)
 
 
 def _dockerfile_tar(fileobj: Any) -> bytes:
