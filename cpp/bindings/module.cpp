@@ -300,7 +300,7 @@ PYBIND11_MODULE(_core, m) {
           py::gil_scoped_release release;  // reads the context store and the cert files
           cfg = environ ? dind::ClientConfig::from_env(*environ) : dind::ClientConfig::from_env();
         }
-        return endpoint_kwargs(cfg);
+        return dind::py::named<dind::py::JsonObject>(endpoint_kwargs(cfg));
       },
       "environ"_a = py::none(),
       "Where the docker CLI's rules (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, the current context) point: "

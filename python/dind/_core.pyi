@@ -6,7 +6,7 @@ import builtins
 import collections.abc
 import datetime
 import typing
-__all__: list[str] = ['Archive', 'ByteStream', 'Client', 'Containers', 'Daemon', 'DaemonOptions', 'DaemonRecord', 'ImageProgress', 'Images', 'Job', 'JobMode', 'JobOptions', 'JsonLines', 'LABEL_CERT_PATH', 'LABEL_CREATED', 'LABEL_DIR', 'LABEL_NAME', 'LABEL_OWNER_CONTAINER', 'LABEL_OWNER_HOST', 'LABEL_OWNER_PID', 'LABEL_OWNER_START', 'LABEL_REACH', 'LABEL_SESSION', 'LABEL_TLS', 'MAX_API_VERSION', 'MIN_API_VERSION', 'Networks', 'OutputStream', 'Owner', 'PendingWait', 'PullPolicy', 'Reach', 'ReachKind', 'Streams', 'Volumes', 'df', 'local_daemons', 'parse_repository_tag', 'reap', 'remove_daemon', 'session_id']
+__all__: list[str] = ['Archive', 'ByteStream', 'Client', 'Containers', 'Daemon', 'DaemonOptions', 'DaemonRecord', 'ImageProgress', 'Images', 'Job', 'JobMode', 'JobOptions', 'JsonLines', 'LABEL_CERT_PATH', 'LABEL_CREATED', 'LABEL_DIR', 'LABEL_NAME', 'LABEL_OWNER_CONTAINER', 'LABEL_OWNER_HOST', 'LABEL_OWNER_PID', 'LABEL_OWNER_START', 'LABEL_REACH', 'LABEL_SESSION', 'LABEL_TLS', 'MAX_API_VERSION', 'MIN_API_VERSION', 'Networks', 'OutputStream', 'Owner', 'PendingWait', 'PullPolicy', 'Reach', 'ReachKind', 'Streams', 'Volumes', 'df', 'endpoint_from_env', 'local_daemons', 'parse_repository_tag', 'progress_error', 'reap', 'remove_daemon', 'session_id']
 class Client:
     """
     The core's Engine API client: version negotiation, the connection pool, typed errors.
@@ -1217,6 +1217,10 @@ def df(client: Client) -> dict[str, typing.Any]:
     """
     GET /system/df: data usage of images, containers, volumes and the build cache.
     """
+def endpoint_from_env(environ: collections.abc.Mapping[str, str] | None = None) -> dict[str, typing.Any]:
+    """
+    Where the docker CLI's rules (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, the current context) point: {'base_url': str, 'version': str or None, 'tls': None or {'ca_cert', 'client_cert': (cert, key), 'verify'}}. `environ` (a dict) stands in for the process environment.
+    """
 def local_daemons() -> list[DaemonRecord]:
     """
     The daemons recorded in this user's private dind directories on this machine.
@@ -1224,6 +1228,10 @@ def local_daemons() -> list[DaemonRecord]:
 def parse_repository_tag(name: str) -> tuple[str, str]:
     """
     "repo[:tag]" or "repo@digest" -> (repo, tag or digest, "" when none): the core's rule.
+    """
+def progress_error(line: typing.Any) -> str:
+    """
+    The failure a progress line reports (errorDetail.message, else error), or "": the core's rule.
     """
 def reap(outer: Client | None = None, older_than: typing.SupportsFloat | typing.SupportsIndex | None = None, everything: bool = False) -> dict[str, list[str]]:
     """

@@ -224,7 +224,7 @@ class ImageCollection(Collection[Image]):
     def build_stream(self, path: Optional[str] = None, fileobj: Any = None, tag: Optional[str] = None,
                      quiet: bool = False, nocache: bool = False, rm: bool = True, custom_context: bool = False,
                      pull: bool = False, forcerm: bool = False, dockerfile: Optional[str] = None,
-                     container_limits: Optional[Dict] = None, buildargs: Optional[Dict[str, str]] = None,
+                     container_limits: Optional[Dict[str, Any]] = None, buildargs: Optional[Dict[str, str]] = None,
                      shmsize: Optional[int] = None, labels: Optional[Dict[str, str]] = None,
                      cache_from: Optional[List[str]] = None, target: Optional[str] = None,
                      network_mode: Optional[str] = None, squash: Optional[bool] = None,
