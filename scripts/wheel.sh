@@ -108,10 +108,15 @@ for i in "${!pythons[@]}"; do
     printf 'wheel: %-52s %3ds\n' "$tag: reused ($stored)" 0
   fi
   whl=$(compgen -G "$stored/dind-*.whl")
+  touch "$stored"  # last used: what the pruning below goes by
   keep+=("${whl##*/}")
   cmp -s "$whl" "$dist/${whl##*/}" || cp "$whl" "$dist/"
 done
 
+# The cache keeps the wheels of the last few source versions (about 18 MB each) and nothing half made.
+find "$cache/wheels" -mindepth 1 -maxdepth 1 -name '*.new' -exec rm -rf {} +
+find "$cache/wheels" -mindepth 1 -maxdepth 1 -printf '%T@ %p\n' | sort -rn | tail -n +41 | cut -d' ' -f2- |
+  xargs -r rm -rf
 # What this run did not make goes: dist/ holds exactly one sdist and one wheel per interpreter.
 for f in "$dist"/dind-*; do
   [[ " ${keep[*]} " == *" ${f##*/} "* ]] || rm -f "$f"
