@@ -68,10 +68,37 @@ def platform_tags(wheel: Path) -> List[str]:
 
 
 def test_one_wheel_per_cpython_here_and_one_sdist(wheels: Dict[str, Path]) -> None:
-    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    minors = {f"cp3{m.group(1)}" for p in root.glob("3.*") if (m := re.fullmatch(r"3\.(9|1[0-3])\.\d+", p.name))}
+    minors = set(pyenv_pythons())
     assert minors | {this_tag()} <= set(wheels), f"pyenv has {sorted(minors)}, dist/ has {sorted(wheels)}"
     assert len(list(dist().glob("dind-*.tar.gz"))) == 1
+
+
+def pyenv_pythons() -> Dict[str, Path]:
+    """The newest CPython 3.9-3.13 of each minor that pyenv has, by tag (as scripts/wheel.sh picks them)."""
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    found: Dict[str, Path] = {}
+    for p in sorted(root.glob("3.*"), key=lambda p: [int(x) for x in p.name.split(".") if x.isdigit()]):
+        m = re.fullmatch(r"3\.(9|1[0-3])\.\d+", p.name)
+        if m and (p / "bin" / "python3").exists():
+            found[f"cp3{m.group(1)}"] = p / "bin" / "python3"
+    return found
+
+
+def test_each_wheel_imports_and_pings_from_a_fresh_venv_of_its_python(wheels: Dict[str, Path],
+                                                                      tmp_path: Path) -> None:
+    pythons = pyenv_pythons()
+    for tag, wheel in wheels.items():
+        assert tag in pythons, f"{wheel.name}: no {tag} interpreter under pyenv to try it with"
+        venv = tmp_path / tag
+        out = run([str(pythons[tag]), "-m", "venv", str(venv)])
+        assert out.returncode == 0, out.stderr
+        out = run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index",
+                   "--disable-pip-version-check", str(wheel)])
+        assert out.returncode == 0, out.stdout + out.stderr
+        out = run([str(venv / "bin" / "python"), "-c",
+                   "import sys, dind; assert dind.from_env().ping(); print(sys.version_info[:2], dind._core.__file__)"],
+                  cwd=str(tmp_path))
+        assert out.returncode == 0 and f"{venv}/lib/python3." in out.stdout, (tag, out.stdout + out.stderr)
 
 
 def test_auditwheel_show_proves_each_tag(wheels: Dict[str, Path], auditwheel: str) -> None:
