@@ -115,9 +115,9 @@ for i in "${!pythons[@]}"; do
   cmp -s "$whl" "$dist/${whl##*/}" || cp "$whl" "$dist/"
 done
 
-# The cache keeps the wheels of the last few source versions (about 18 MB each) and nothing half made.
+# The cache keeps the last 25 wheels (five source versions, about 18 MB each) and nothing half made.
 find "$cache/wheels" -mindepth 1 -maxdepth 1 -name '*.new' -exec rm -rf {} +
-find "$cache/wheels" -mindepth 1 -maxdepth 1 -printf '%T@ %p\n' | sort -rn | tail -n +41 | cut -d' ' -f2- |
+find "$cache/wheels" -mindepth 1 -maxdepth 1 -printf '%T@ %p\n' | sort -rn | tail -n +26 | cut -d' ' -f2- |
   xargs -r rm -rf
 # What this run did not make goes: dist/ holds exactly one sdist and one wheel per interpreter.
 for f in "$dist"/dind-*; do
