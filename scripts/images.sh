@@ -5,6 +5,9 @@
 #                        honours the docker:dind image contract (ARCHITECTURE.md); also python3, pip, pytest and
 #                        libarchive13 (which the extension loads at run time), so that the tests' CI job images can
 #                        be it plus the dind wheel (tests/python/jobs.py)
+#   dind-bare-python:latest  Debian bookworm minbase with python3 and python3-venv only (no libarchive13, no pip in
+#                        the system): where the tests install the repaired wheel (tests/python/test_wheel.py); its
+#                        rootfs tarball is kept in $DIND_CACHE (default /var/cache/dind), keyed by its recipe
 # Idempotent and quiet when both are present. A changed entrypoint is swapped into the existing image (seconds);
 # a changed recipe (recipe_* below) rebuilds it. Needs root, debootstrap and busybox-static only when it builds.
 # Env: DIND_DEBIAN_MIRROR overrides the mirror read from the apt sources.
@@ -16,6 +19,9 @@ lock=/run/lock/dind-images.lock
 # Bump when what goes into an image changes (not the entrypoint, which is tracked by its hash).
 recipe_busybox=1
 recipe_dind=3
+recipe_bare=1
+bare_packages=python3,python3-venv
+cache=${DIND_CACHE:-/var/cache/dind}
 dind_packages=docker.io,iptables,openssl,ca-certificates,procps,iproute2,python3,python3-pip,python3-pytest,libarchive13
 suite=bookworm
 
@@ -27,7 +33,7 @@ step() { echo "images.sh: $*" >&2; }
 load_state() {
   state=$(docker image inspect -f \
     ',{{range .RepoTags}}{{.}},{{end}}|{{index .Config.Labels "dind.recipe"}}|{{index .Config.Labels "dind.entrypoint.sha256"}}' \
-    busybox:latest dind-offline:latest dind-offline:base 2>/dev/null || :)
+    busybox:latest dind-offline:latest dind-offline:base dind-bare-python:latest 2>/dev/null || :)
 }
 # label IMAGE recipe|sha: the label of a present image, empty if absent.
 label() {
@@ -43,19 +49,20 @@ dind_ok() {
   [ "$(label dind-offline:latest recipe)" = "$recipe_dind" ] && [ "$(label dind-offline:base recipe)" = "$recipe_dind" ]
 }
 dind_fresh() { dind_ok && [ "$(label dind-offline:latest sha)" = "$entrypoint_sha" ]; }
+bare_ok() { [ "$(label dind-bare-python:latest recipe)" = "$recipe_bare" ]; }
 
 load_state
-busybox_ok && dind_fresh && exit 0
+busybox_ok && dind_fresh && bare_ok && exit 0
 
 docker version -f '{{.Server.Version}}' >/dev/null 2>&1 ||
   die "no Docker engine answers (run scripts/engine.sh, or scripts/provision.sh as root)"
-[ "$(id -u)" = 0 ] || die "busybox:latest or dind-offline:latest must be built, which needs root (run: sudo $0)"
+[ "$(id -u)" = 0 ] || die "busybox:latest, dind-offline:latest or dind-bare-python:latest must be built, which needs root (run: sudo $0)"
 # Two runs at once (e.g. parallel CI steps) would both build; the second waits, then finds the images present.
 mkdir -p "$(dirname "$lock")"
 exec 9>"$lock"
 flock 9
 load_state
-busybox_ok && dind_fresh && exit 0
+busybox_ok && dind_fresh && bare_ok && exit 0
 
 tmp=$(mktemp -d /var/tmp/dind-images.XXXXXX)
 tmp_ctr=""
@@ -167,6 +174,35 @@ build_dind() {
   rm -rf --one-file-system "$root"
 }
 
+# The bare Python image, from its rootfs tarball in the cache (made once by debootstrap, keyed by the recipe).
+build_bare() {
+  local root=$tmp/bare mirror log=$tmp/debootstrap-bare.log
+  local tarball=$cache/rootfs/bare-python-$suite-$(printf '%s\n' "$recipe_bare" "$bare_packages" | sha256sum | cut -c1-12).tar
+  if [ ! -s "$tarball" ]; then
+    command -v debootstrap >/dev/null || die "debootstrap is missing (apt-get install debootstrap, or run scripts/provision.sh)"
+    mirror=$(debian_mirror)
+    [ -n "$mirror" ] || die "no Debian mirror for $suite (main) found in the apt sources; set DIND_DEBIAN_MIRROR"
+    step "dind-bare-python:latest: debootstrap $suite ($bare_packages) from $mirror (about 1 min)"
+    if ! debootstrap --variant=minbase --include="$bare_packages" "$suite" "$root" "$mirror" >"$log" 2>&1; then
+      tail -n 20 "$log" >&2
+      die "debootstrap $suite from $mirror into $root failed (see the lines above)"
+    fi
+    [ -x "$root/usr/bin/python3" ] || die "debootstrap finished but /usr/bin/python3 is missing from $root"
+    ! compgen -G "$root/usr/lib/*/libarchive.so.13" >/dev/null ||
+      die "the bare rootfs ($root) has libarchive.so.13, which it must not (it proves the wheel carries its own)"
+    : >"$root/etc/resolv.conf"
+    : >"$root/etc/hostname"
+    rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/usr/share/man/* \
+      "$root"/usr/share/info/* "$root"/usr/share/locale/* "$root"/usr/share/doc/*
+    mkdir -p "$cache/rootfs"
+    tar --numeric-owner -C "$root" -cf "$tarball.new" . && mv "$tarball.new" "$tarball"
+    rm -rf --one-file-system "$root"
+  fi
+  step "dind-bare-python:latest: importing $tarball"
+  docker import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'CMD ["python3"]' --change "LABEL dind.recipe=$recipe_bare" "$tarball" dind-bare-python:latest >/dev/null
+}
+
 # Only the entrypoint changed: put the new one on top of :base (one small layer) instead of a 1-min rebuild.
 # The temporary container carries no label on purpose: commit would copy it into the image and every container.
 refresh_entrypoint() {
@@ -183,6 +219,7 @@ refresh_entrypoint() {
 }
 
 busybox_ok || build_busybox
+bare_ok || build_bare
 if ! dind_ok; then
   build_dind
 elif ! dind_fresh; then

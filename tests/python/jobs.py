@@ -219,7 +219,7 @@ def run_in_job(image: str, command: Union[str, Sequence[str]], *, socket: bool =
                network: Optional[str] = None, aliases: Sequence[str] = (),
                environment: Optional[Mapping[str, str]] = None,
                files: Optional[Mapping[str, FileSpec]] = None, workdir: Optional[str] = None,
-               timeout: float = 120, label: str = JOB_LABEL,
+               volumes: Sequence[str] = (), timeout: float = 120, label: str = JOB_LABEL,
                client: Optional[dind.Client] = None) -> Tuple[int, str]:
     """Runs ``command`` (a string for ``sh -c``, or argv) in a new container of the machine's engine, like a CI job,
     and returns (exit code, stdout and stderr combined). Each stream keeps its order; how lines of the two
@@ -227,17 +227,19 @@ def run_in_job(image: str, command: Union[str, Sequence[str]], *, socket: bool =
     command when that matters).
 
     ``socket``: the engine's socket is mounted at /var/run/docker.sock. ``network``: the container is on that
-    network (with ``aliases``) instead of the default bridge. ``files``: put into the container before it starts
-    (see ``files_tar``), e.g. test scripts or client certs. The image's entrypoint runs (the dind entrypoint hands
-    any non-dockerd command on as is). The container is labelled ``dind.test=<label>`` and removed with its volumes
-    however this ends; after ``timeout`` seconds it is killed and ``JobTimeout`` is raised with the output so far.
+    network (with ``aliases``) instead of the default bridge (``"none"``: no network at all). ``files``: put into
+    the container before it starts (see ``files_tar``), e.g. test scripts or client certs. ``volumes``: more binds
+    (``HOST:CONTAINER[:ro]``). The image's entrypoint runs (the dind entrypoint hands any non-dockerd command on as
+    is). The container is labelled ``dind.test=<label>`` and removed with its volumes however this ends; after
+    ``timeout`` seconds it is killed and ``JobTimeout`` is raised with the output so far.
     """
     c = client or outer()
     argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
     kwargs: Dict[str, object] = {"labels": {LABEL: label}, "environment": dict(environment or {}),
                                  "name": f"dind-test-job-{uuid.uuid4().hex[:10]}"}
-    if socket:
-        kwargs["volumes"] = [f"{ENGINE_SOCKET}:/var/run/docker.sock"]
+    binds = ([f"{ENGINE_SOCKET}:/var/run/docker.sock"] if socket else []) + list(volumes)
+    if binds:
+        kwargs["volumes"] = binds
     if network:
         kwargs["network"] = network
         kwargs["networking_config"] = {network: {"Aliases": list(aliases)}}

@@ -2,7 +2,8 @@
 // memory once mapped and relocated), and most users of the Python module never touch a tar: they should not pay
 // for it at `import`. Code that includes this header calls archive_*() exactly as with <archive.h>; each name below
 // resolves to a function object (found before libarchive's own declaration, so no ambiguity) that calls through a
-// table filled by dlopen("libarchive.so.13") the first time any of them is used.
+// table filled the first time any of them is used: through libdind_archive.so beside the Python extension (which
+// carries libarchive in a wheel), else dlopen("libarchive.so.13") (libarchive.cpp).
 #pragma once
 
 #include <archive.h>
