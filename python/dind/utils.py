@@ -12,12 +12,11 @@ import shlex
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from . import _core
+from .client import DEFAULT_BASE_URL
 from .models import container_config
 from .tls import TLSConfig
 
 __all__ = ["kwargs_from_env", "parse_bytes", "parse_repository_tag", "split_command", "version_gte", "version_lt"]
-
-DEFAULT_BASE_URL = "unix:///var/run/docker.sock"
 
 
 def kwargs_from_env(environment: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:

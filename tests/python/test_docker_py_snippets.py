@@ -265,7 +265,7 @@ SNIPPETS: Dict[str, str] = {
         import io
         import docker
         api = docker.from_env().api
-        log = list(api.build(fileobj=io.BytesIO(b"FROM busybox:latest\\nRUN exit 7\\n"), rm=True, decode=True))
+        log = list(api.build(fileobj=io.BytesIO(b"FROM busybox:latest\\nRUN exit 7\\n"), forcerm=True, decode=True))
         result = [x["errorDetail"]["code"] for x in log if "errorDetail" in x]
     """,
     "images_build_raises_build_error": """
@@ -273,7 +273,7 @@ SNIPPETS: Dict[str, str] = {
         import docker
         client = docker.from_env()
         try:
-            client.images.build(fileobj=io.BytesIO(b"FROM busybox:latest\\nRUN exit 7\\n"), rm=True)
+            client.images.build(fileobj=io.BytesIO(b"FROM busybox:latest\\nRUN exit 7\\n"), forcerm=True)
         except docker.errors.BuildError as e:
             result = ("returned a non-zero code: 7" in e.msg, isinstance(list(e.build_log), list))
     """,
@@ -401,11 +401,18 @@ def _left(name: str) -> list:
             [n.name for n in o.networks.list(names=[name])] + [v.name for v in o.volumes.list(filters={"name": name})])
 
 
+def _container_ids() -> set:
+    return {c.id for c in outer().containers.list(all=True)}
+
+
 @pytest.fixture
 def name(offline_images: tuple) -> Iterator[str]:
     n = f"dind-snippet-{uuid.uuid4().hex[:10]}"
+    before = _container_ids()
     yield n
     assert _left(n) == [], "the snippet left these behind"
+    # Unnamed ones too (a failed build's step container): the suite runs one test at a time on this engine.
+    assert _container_ids() - before == set(), "the snippet left unnamed containers behind"
 
 
 @pytest.mark.parametrize("snippet", sorted(SNIPPETS))
