@@ -6,7 +6,11 @@ docker-py's names are here too, so that scripts port with ``import dind as docke
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+# typing is imported only by the type checker: at run time it alone would cost `import dind` ~1.7 MB of RSS
+# (bench/client_bench.py's import row), and the annotations are strings here (from __future__ import annotations).
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any, Mapping, Optional
 
 from . import errors
 

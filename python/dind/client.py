@@ -1,11 +1,15 @@
 """The Engine API client: a thin Pythonic shell over ``dind._core.Client`` (names follow docker-py)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union
+# typing is imported only by the type checker: at run time it alone would cost `import dind` ~1.7 MB of RSS
+# (bench/client_bench.py's import row), and the annotations are strings here (from __future__ import annotations).
+TYPE_CHECKING = False
 
 from . import _core
 
 if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union
+
     from .api import APIClient
     from .models.containers import ContainerCollection
     from .models.images import ImageCollection
@@ -15,8 +19,9 @@ if TYPE_CHECKING:  # pragma: no cover
 DEFAULT_BASE_URL = "unix:///var/run/docker.sock"
 DEFAULT_TIMEOUT = 60
 
-TLSArg = Union[bool, None, Mapping[str, Any], Any]
-_C = TypeVar("_C", bound="Client")
+if TYPE_CHECKING:  # pragma: no cover
+    TLSArg = Union[bool, None, Mapping[str, Any], Any]
+    _C = TypeVar("_C", bound="Client")
 
 
 def _tls_dict(tls: TLSArg) -> Optional[Dict[str, Any]]:
@@ -25,7 +30,7 @@ def _tls_dict(tls: TLSArg) -> Optional[Dict[str, Any]]:
         return None
     if tls is True:
         return {"verify": False}  # docker-py: tls=True means TLS without verification
-    if isinstance(tls, Mapping):
+    if isinstance(tls, dict) or (hasattr(tls, "keys") and hasattr(tls, "__getitem__")):  # a mapping
         return dict(tls)
     from .tls import tls_options
 

@@ -1,7 +1,11 @@
 """The errors dind raises; the names follow docker-py so that ``except docker.errors.X`` ports as is."""
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, Optional
+# typing is imported only by the type checker: at run time it alone would cost `import dind` ~1.7 MB of RSS
+# (bench/client_bench.py's import row), and the annotations are strings here (from __future__ import annotations).
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any, Dict, Iterable, Optional
 
 
 class DockerException(Exception):

@@ -2,14 +2,17 @@
 calls are in the mixins beside this file."""
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
 
 from .. import _core
-from ..client import DEFAULT_TIMEOUT, TLSArg, core_from_env, make_core
+from ..client import DEFAULT_TIMEOUT, core_from_env, make_core
 from .container import ContainerApiMixin
 from .exec_api import ExecApiMixin
 from .image import ImageApiMixin
 from .network import NetworkApiMixin, VolumeApiMixin
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..client import TLSArg
 
 
 class APIClient(ContainerApiMixin, ExecApiMixin, ImageApiMixin, NetworkApiMixin, VolumeApiMixin):
