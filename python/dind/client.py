@@ -48,22 +48,32 @@ def _docker_py_url(base_url: Optional[str]) -> str:
     return url
 
 
+def _pinned(version: Optional[str]) -> Optional[str]:
+    """docker-py's ``version``: None or "auto" negotiates once; anything else pins it."""
+    return None if version in (None, "auto") else version
+
+
+def environ_of(environment: Optional[Mapping[str, str]]) -> Optional[Dict[str, str]]:
+    """docker-py's ``environment=`` as the core takes it: str to str, with this user's HOME when it has none (for
+    ``~/.docker``); None means the process environment."""
+    if environment is None:
+        return None
+    import os
+
+    environ = {str(k): str(v) for k, v in environment.items()}
+    environ.setdefault("HOME", os.path.expanduser("~"))
+    return environ
+
+
 def make_core(base_url: Optional[str], version: Optional[str], timeout: Optional[float], tls: TLSArg) -> _core.Client:
-    """The core client for docker-py's constructor arguments (``version`` None or "auto": negotiated once)."""
-    return _core.Client(_docker_py_url(base_url), _tls_dict(tls), None if version in (None, "auto") else version,
-                        timeout)
+    """The core client for docker-py's constructor arguments."""
+    return _core.Client(_docker_py_url(base_url), _tls_dict(tls), _pinned(version), timeout)
 
 
 def core_from_env(version: Optional[str], timeout: Optional[float],
                   environment: Optional[Mapping[str, str]]) -> _core.Client:
     """The core client the docker CLI's rules point at (``environment`` stands in for ``os.environ``)."""
-    environ = None
-    if environment is not None:
-        import os
-
-        environ = {str(k): str(v) for k, v in environment.items()}
-        environ.setdefault("HOME", os.path.expanduser("~"))
-    return _core.Client.from_env(None if version in (None, "auto") else version, timeout, environ)
+    return _core.Client.from_env(_pinned(version), timeout, environ_of(environment))
 
 
 class Client:

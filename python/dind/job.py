@@ -61,14 +61,15 @@ class Job:
         if isinstance(load_images, str):
             load_images = [load_images]
         self._dind = dind
+        outer = None if client is None else client._api
         sidecar = _core.DaemonOptions(image=dind_image or "docker:dind", start_timeout=float(start_timeout),
-                                      outer=None if client is None else client._api)
+                                      outer=outer)
         self._job = _core.Job(_core.JobOptions(
             image=image, command=list(command or ()), env=_env_list(environment), workdir=workdir or "",
             workspace=os.fspath(workspace) if workspace is not None else "", mode=_core.JobMode(mode),
             daemon=None if dind is None else dind._d, daemon_options=sidecar, load_images=list(load_images),
             allow_host_socket=allow_host_socket, labels=dict(labels or {}), name=name or "", cert_dir=cert_dir,
-            require_docker_cli=require_docker_cli, outer=None if client is None else client._api,
+            require_docker_cli=require_docker_cli, outer=outer,
             on_warning=log.warning))
         self._running = False
         self._lock = threading.Lock()

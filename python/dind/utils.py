@@ -12,7 +12,7 @@ import shlex
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from . import _core
-from .client import DEFAULT_BASE_URL
+from .client import DEFAULT_BASE_URL, environ_of
 from .models import container_config
 from .tls import TLSConfig
 
@@ -25,10 +25,7 @@ def kwargs_from_env(environment: Optional[Mapping[str, str]] = None) -> Dict[str
     ``tls`` without TLS. ``environment`` (default ``os.environ``) stands in for the process environment; HOME, if
     it lacks one, is this user's home (for ``~/.docker``). Unreadable cert files raise ``errors.TLSError``.
     """
-    env: Optional[Dict[str, str]] = None
-    if environment:
-        env = {str(k): str(v) for k, v in environment.items()}
-        env.setdefault("HOME", os.path.expanduser("~"))
+    env = environ_of(environment or None)
     found = _core.endpoint_from_env(env)
     params: Dict[str, Any] = {}
     # docker-py names base_url whenever DOCKER_HOST is set; a docker context names it too (docker-py would ignore it)
