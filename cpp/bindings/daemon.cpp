@@ -7,6 +7,7 @@
 #include <pybind11/stl.h>
 
 #include "common.hpp"
+#include "dind/cache.hpp"
 #include "dind/session.hpp"
 
 namespace {
@@ -105,7 +106,11 @@ DIND_BINDINGS(daemon) {
       .def_readwrite("host", &dind::DaemonOptions::host,
                      "Dial a published port at this host instead (empty: $DIND_HOST if set).")
       .def_readwrite("insecure_publish", &dind::DaemonOptions::insecure_publish,
-                     "Allow a plain-TCP port to be published beyond loopback.");
+                     "Allow a plain-TCP port to be published beyond loopback.")
+      .def_readwrite("reuse", &dind::DaemonOptions::reuse,
+                     "Reuse key: attach to an earlier run's daemon of this key and these options (empty: none).")
+      .def_readwrite("cache", &dind::DaemonOptions::cache,
+                     "A named volume for /var/lib/docker that outlives the daemon (empty: none).");
   dind::py::def_keyword_init(opts);
 
   pyb::class_<dind::Daemon>(m, "Daemon",
@@ -142,6 +147,10 @@ DIND_BINDINGS(daemon) {
       .def_property_readonly("dir", &dind::Daemon::dir, "The daemon's private directory.")
       .def_property_readonly("tls", &dind::Daemon::tls, "True when the daemon speaks mutual TLS.")
       .def_property_readonly("removed", &dind::Daemon::removed, "True once remove() ran.")
+      .def_property_readonly("reused", &dind::Daemon::reused,
+                             "True when start() attached to an earlier run's daemon (options.reuse).")
+      .def_property_readonly("reuse_note", &dind::Daemon::reuse_note,
+                             "With options.reuse: why no earlier daemon served (empty when none was tried).")
       .def_property_readonly(
           "client", [](dind::Daemon& d) { return d.client(); }, "A client of the daemon.")
       .def_property_readonly(
@@ -249,6 +258,7 @@ DIND_BINDINGS(daemon) {
               x["owner_pid"] = d.owner_pid;
               x["owner_alive"] = d.owner_alive;
               x["created"] = d.created;
+              x["reuse"] = d.reuse;
               out.append(x);
             }
             return out;
@@ -257,10 +267,11 @@ DIND_BINDINGS(daemon) {
 
   m.def(
       "reap",
-      [](std::optional<dind::Client> outer, std::optional<double> older_than, bool everything) {
+      [](std::optional<dind::Client> outer, std::optional<double> older_than, bool everything, bool reused) {
         dind::ReapOptions o;
         if (older_than) o.older_than = std::chrono::seconds(static_cast<long long>(*older_than));
         o.everything = everything;
+        o.reused = reused;
         dind::ReapResult r;
         {
           pyb::gil_scoped_release release;
@@ -273,9 +284,37 @@ DIND_BINDINGS(daemon) {
         out["dirs"] = r.dirs;
         return out;
       },
-      "outer"_a = pyb::none(), "older_than"_a = pyb::none(), "everything"_a = false,
-      "Removes what dind made whose owner is gone (or older than `older_than` seconds, or all with `everything`): "
-      "{'containers', 'volumes', 'networks', 'dirs'} removed.");
+      "outer"_a = pyb::none(), "older_than"_a = pyb::none(), "everything"_a = false, "reused"_a = false,
+      "Removes what dind made whose owner is gone (or older than `older_than` seconds, or all with `everything`; "
+      "reused daemons too with `reused`): {'containers', 'volumes', 'networks', 'dirs'} removed.");
+  m.def(
+      "list_caches",
+      [](std::optional<dind::Client> outer) {
+        std::vector<dind::CacheSummary> all;
+        {
+          pyb::gil_scoped_release release;
+          all = dind::list_caches(outer ? *outer : dind::Client::from_env());
+        }
+        dind::py::JsonObjects out;
+        for (const auto& c : all) {
+          pyb::dict x;
+          x["name"] = c.name;
+          x["created"] = c.created;
+          x["users"] = c.users;
+          x["mountpoint"] = c.mountpoint;
+          out.append(x);
+        }
+        return out;
+      },
+      "outer"_a = pyb::none(),
+      "The layer caches (volumes for /var/lib/docker) on the engine: name, created, users, mountpoint.");
+  m.def(
+      "remove_cache",
+      [](std::optional<dind::Client> outer, const std::string& name) {
+        pyb::gil_scoped_release release;
+        return dind::remove_cache(outer ? *outer : dind::Client::from_env(), name);
+      },
+      "outer"_a, "name"_a, "Removes a layer cache; False if absent, an error while a container uses it.");
   m.def(
       "remove_daemon",
       [](std::optional<dind::Client> outer, const std::string& name_or_id) {
@@ -316,6 +355,9 @@ DIND_BINDINGS(daemon) {
                                     {"LABEL_CERT_PATH", dind::kLabelCertPath},
                                     {"LABEL_TLS", dind::kLabelTls},
                                     {"LABEL_DIR", dind::kLabelDir},
-                                    {"LABEL_REACH", dind::kLabelReach}})
+                                    {"LABEL_REACH", dind::kLabelReach},
+                                    {"LABEL_REUSE", dind::kLabelReuse},
+                                    {"LABEL_REUSE_HASH", dind::kLabelReuseHash},
+                                    {"LABEL_CACHE", dind::kLabelCache}})
     m.attr(name) = value;
 }

@@ -17,18 +17,19 @@ from . import errors
 if TYPE_CHECKING:  # pragma: no cover
     from .api import APIClient
     from .client import Client, DockerClient
-    from .daemon import Dind, list_daemons, reap
+    from .daemon import Dind, list_caches, list_daemons, reap, remove_cache
     from .job import Job
     from .tls import TLSConfig
 
-__all__ = ["APIClient", "Client", "Dind", "DockerClient", "Job", "TLSConfig", "errors", "from_env", "list_daemons",
-           "reap", "tls", "types", "utils"]
+__all__ = ["APIClient", "Client", "Dind", "DockerClient", "Job", "TLSConfig", "errors", "from_env", "list_caches",
+           "list_daemons", "reap", "remove_cache", "tls", "types", "utils"]
 __version__ = "0.1.0"
 
 # Loaded on first use, so that `import dind` stays cheap (the extension loads with the client).
 _LAZY = {"Client": ("client", "Client"), "DockerClient": ("client", "DockerClient"), "APIClient": ("api", "APIClient"),
          "TLSConfig": ("tls", "TLSConfig"), "Dind": ("daemon", "Dind"), "reap": ("daemon", "reap"),
-         "list_daemons": ("daemon", "list_daemons"), "Job": ("job", "Job")}
+         "list_daemons": ("daemon", "list_daemons"), "list_caches": ("daemon", "list_caches"),
+         "remove_cache": ("daemon", "remove_cache"), "Job": ("job", "Job")}
 _SUBMODULES = ("api", "tls", "types", "utils")
 
 

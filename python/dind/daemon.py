@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Proto
 
 from . import _core, errors
 from .client import Client
-from .errors import InsecureWarning
+from .errors import InsecureWarning, ReuseWarning
 
 
 # Why plain TCP is worth a warning even on loopback: nothing authenticates a caller, and the daemon is root in a
@@ -35,6 +35,11 @@ class Dind:
     where a published port is dialled instead. Leaving a ``with`` block, ``close()``, interpreter exit and SIGTERM all remove the
     container with its volumes and delete the client certs; ``dind.reap()`` removes what killed processes left.
     ``tls=False`` (plain TCP on 2375) must be asked for and warns with ``InsecureWarning``.
+
+    ``reuse="KEY"``: attach to the daemon an earlier run started with the same key and the same options (after a
+    verified ping), else start one that outlives this process; ``close()`` leaves it running (``dind prune
+    --reused`` ends it). ``cache="NAME"``: ``/var/lib/docker`` lives in volume NAME, kept after teardown, used by
+    one daemon at a time (``dind cache ls/rm``).
     """
 
     def __init__(self, image: str = "docker:dind", *, privileged: bool = True, runtime: Optional[str] = None,
@@ -44,7 +49,7 @@ class Dind:
                  name: Optional[str] = None, labels: Optional[Mapping[str, str]] = None, pull: str = "missing",
                  client: Optional[Client] = None, start_timeout: float = 60.0, owner: str = "self",
                  reach: str = "auto", host: Optional[str] = None, insecure_publish: bool = False,
-                 _core_daemon: Optional[_core.Daemon] = None) -> None:
+                 reuse: Optional[str] = None, cache: Optional[str] = None, _core_daemon: Optional[_core.Daemon] = None) -> None:
         if _core_daemon is None:
             if not tls:
                 warnings.warn(f"dind: starting a daemon without TLS (tls=False): {PLAIN_TCP_RISK}", InsecureWarning,
@@ -58,7 +63,8 @@ class Dind:
                 env={str(k): str(v) for k, v in (environment or {}).items()}, mounts=list(mounts), name=name or "",
                 labels=dict(labels or {}), pull=_core.PullPolicy(pull), outer=_outer_core(client), start_timeout=float(start_timeout),
                 owner=_OWNERS[owner](),
-                reach=_core.ReachKind(reach), host=host or "", insecure_publish=insecure_publish)
+                reach=_core.ReachKind(reach), host=host or "", insecure_publish=insecure_publish, reuse=reuse or "",
+                cache=cache or "")
             # Before anything exists: a SIGTERM during this very start must still tear it down.
             _install_handlers()
             _core_daemon = _start(options)
@@ -67,6 +73,11 @@ class Dind:
         self._kept = False
         _install_handlers()
         _live.add(self)
+        if self._d.reuse_note:
+            warnings.warn(f"dind: reuse key {reuse!r}: {self._d.reuse_note}; "
+                          f"{'attached to' if self._d.reused else 'started'} {self.name}", ReuseWarning, stacklevel=2)
+        if reuse:
+            self.keep()  # for the next run (a tunnel's CLI socket gets a forwarder of its own)
 
     @classmethod
     def attach(cls, name_or_id: str, client: Optional[Client] = None) -> "Dind":
@@ -123,6 +134,11 @@ class Dind:
     def timings(self) -> Dict[str, float]:
         """Seconds each start phase took: certs, create, start, ready, total."""
         return dict(self._d.timings)
+
+    @property
+    def reused(self) -> bool:
+        """True when ``reuse=`` attached to a daemon an earlier run started."""
+        return bool(self._d.reused)
 
     @property
     def closed(self) -> bool:
@@ -233,11 +249,22 @@ class _TerminalProgress:
 
 
 def reap(older_than: Optional[float] = None, everything: bool = False,
-         client: Optional[Client] = None) -> Dict[str, List[str]]:
+         client: Optional[Client] = None, reused: bool = False) -> Dict[str, List[str]]:
     """Removes dind's containers (with volumes), volumes, networks and private directories (certs, CLI sockets) whose
-    owner process is gone, or older than ``older_than`` seconds (or all of them with ``everything``). Returns what
-    was removed: ``{"containers": [...], "volumes": [...], "networks": [...], "dirs": [...]}``."""
-    return dict(_core.reap(_outer_core(client), older_than, everything))
+    owner process is gone, or older than ``older_than`` seconds (or all of them with ``everything``); daemons started
+    with ``reuse=`` only with ``reused`` or ``older_than``; caches never. Returns what was removed:
+    ``{"containers": [...], "volumes": [...], "networks": [...], "dirs": [...]}``."""
+    return dict(_core.reap(_outer_core(client), older_than, everything, reused))
+
+
+def list_caches(client: Optional[Client] = None) -> List[Dict[str, Any]]:
+    """The layer caches (``Dind(cache=NAME)`` volumes) on the engine: name, created, users, mountpoint."""
+    return list(_core.list_caches(_outer_core(client)))
+
+
+def remove_cache(name: str, client: Optional[Client] = None) -> bool:
+    """Removes layer cache ``name``; False if there is none. Refused while a container uses it."""
+    return bool(_core.remove_cache(_outer_core(client), name))
 
 
 def list_daemons(client: Optional[Client] = None) -> List[Dict[str, Any]]:

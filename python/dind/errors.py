@@ -177,3 +177,8 @@ class DaemonStartError(DockerException):
 
 class InsecureWarning(UserWarning):
     """A daemon was asked to run without TLS: its API port then lets in anyone who can reach it."""
+
+
+class ReuseWarning(UserWarning):
+    """``Dind(reuse=KEY)`` started a new daemon because the earlier one of that key did not serve (the message says
+    why: it had stopped, did not answer, or its certs were gone)."""

@@ -6,14 +6,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <thread>
 
+#include "dind/cache.hpp"
 #include "dind/containers.hpp"
 #include "dind/daemon.hpp"
 #include "dind/networks.hpp"
+#include "dind/private_dir.hpp"
 #include "dind/session.hpp"
 
 namespace {
@@ -134,6 +137,63 @@ TEST_F(DaemonTest, KeptDaemonCanBeAttachedFromElsewhere) {
   EXPECT_EQ(again.name(), name);
   again.remove();
   EXPECT_FALSE(std::filesystem::exists(again.cert_path()));
+}
+
+TEST_F(DaemonTest, ReuseAttachesToTheDaemonOfTheKeyAndOptionsAndOutlivesTheHandle) {
+  dind::PrivateDir state;
+  ::setenv("DIND_STATE_DIR", state.path().c_str(), 1);
+  const std::string key = "cpp-" + test_session();
+  std::string name;
+  {
+    auto first = dind::Daemon::start(with([&](auto& o) { o.reuse = key; }));
+    EXPECT_FALSE(first.reused());
+    EXPECT_EQ(first.reuse_note(), "");
+    name = first.name();
+  }  // the handle goes, the daemon stays for the next run
+  auto again = dind::Daemon::start(with([&](auto& o) { o.reuse = key; }));
+  EXPECT_TRUE(again.reused());
+  EXPECT_EQ(again.name(), name);
+  EXPECT_EQ(again.client().ping(), "OK");
+  auto other = dind::Daemon::start(with([&](auto& o) {
+    o.reuse = key;
+    o.dockerd_args = {"--debug"};
+  }));
+  EXPECT_FALSE(other.reused());
+  EXPECT_NE(other.name(), name);
+  // Only asked for: reap() of the reused daemons.
+  dind::ReapOptions all_reused;
+  all_reused.reused = true;
+  const auto removed = dind::reap(outer(), all_reused);
+  const auto gone = [&](const std::string& id) {
+    return std::find(removed.containers.begin(), removed.containers.end(), id) != removed.containers.end();
+  };
+  EXPECT_TRUE(gone(again.id()) && gone(other.id()));
+  EXPECT_FALSE(std::filesystem::exists(again.dir()));
+  ::unsetenv("DIND_STATE_DIR");
+}
+
+TEST_F(DaemonTest, CacheOutlivesTheDaemonAndHasOneUserAtATime) {
+  const std::string cache = "cpp-cache-" + test_session();
+  {
+    auto d = dind::Daemon::start(with([&](auto& o) { o.cache = cache; }));
+    d.load_images({"busybox:latest"});
+    try {
+      dind::Daemon::start(with([&](auto& o) { o.cache = cache; }));
+      ADD_FAILURE() << "a second daemon took a busy cache";
+    } catch (const dind::DaemonStartError& e) {
+      EXPECT_NE(std::string(e.what()).find("in use by container " + d.name()), std::string::npos) << e.what();
+    }
+  }
+  const auto caches = dind::list_caches(outer());
+  const auto it = std::find_if(caches.begin(), caches.end(), [&](const auto& c) { return c.name == cache; });
+  ASSERT_NE(it, caches.end()) << "the cache went with its daemon";
+  EXPECT_TRUE(it->users.empty());
+  {  // busybox, loaded into the first daemon, is in the next one
+    auto d = dind::Daemon::start(with([&](auto& o) { o.cache = cache; }));
+    EXPECT_EQ(inner_echo(d, "y"), "y\n");
+  }
+  EXPECT_TRUE(dind::remove_cache(outer(), cache));
+  EXPECT_FALSE(dind::remove_cache(outer(), cache));
 }
 
 TEST_F(DaemonTest, RemoveFromManyThreadsAtOnce) {

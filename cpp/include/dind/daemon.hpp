@@ -74,6 +74,14 @@ struct DaemonOptions {
   // Allows a plain-TCP (tls = false) port to be published beyond loopback, where anyone who reaches it owns the
   // daemon.
   bool insecure_publish = false;
+  // Reuse across runs: a running daemon started with the same key and the same shaping options (its create body and
+  // reach) is attached to, after a verified ping, instead of starting one; otherwise one is started that outlives
+  // this process. Its client certs live in user_state_dir("reuse") (dind/private_dir.hpp). Removed only by
+  // reap() with `reused` or `older_than`, or remove(). Empty: a throwaway daemon.
+  std::string reuse;
+  // A named volume for /var/lib/docker that outlives the daemon (dind/cache.hpp), made if absent. Never shared by two
+  // daemons at once: a start whose cache is in use throws DaemonStartError naming the daemon that holds it.
+  std::string cache;
   // Set to true from another thread (Ctrl-C in the bindings) to abandon start(): it removes what it made and throws
   // DaemonStartError. Checked between steps and while waiting for the daemon to answer (not inside a pull).
   std::shared_ptr<const std::atomic<bool>> cancel;
@@ -92,8 +100,9 @@ struct DaemonSummary {
   Reach reach;                   // address empty when it cannot be worked out (not running)
   std::string session;
   int owner_pid = 0;
-  bool owner_alive = true;  // false when this machine can tell its owner is gone (what reap() judges by)
+  bool owner_alive = true;   // false when this machine can tell its owner is gone (what reap() judges by)
   std::int64_t created = 0;  // unix seconds
+  std::string reuse;         // its reuse key (DaemonOptions::reuse), empty for a throwaway daemon
 };
 
 class Daemon {
@@ -131,6 +140,10 @@ class Daemon {
   // Stops this object's own forwarder (tunnel), so that serve_cli() in another process can take the socket over.
   void stop_forwarder() noexcept;
   const StartTimings& timings() const noexcept;
+  // With DaemonOptions::reuse: whether start() attached to a daemon of an earlier run, and, when it started one,
+  // why no earlier one served (empty when there was none to try).
+  bool reused() const noexcept;
+  const std::string& reuse_note() const noexcept;
 
   // The last `tail` lines of the dind container's log (stdout and stderr interleaved as written).
   std::string logs(int tail = 50);

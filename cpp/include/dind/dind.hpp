@@ -5,6 +5,7 @@
 #include "dind/base64.hpp"
 #include "dind/body_source.hpp"
 #include "dind/build_context.hpp"
+#include "dind/cache.hpp"
 #include "dind/certs.hpp"
 #include "dind/client.hpp"
 #include "dind/client_config.hpp"

@@ -11,12 +11,17 @@ namespace dind {
 // never readable by others, not even briefly. Throws dind::Error naming the path.
 void write_new_file(const std::string& path, std::string_view contents, unsigned mode = 0600);
 
-// A fresh directory made with mkdtemp under $TMPDIR (or /tmp), mode 0700, removed with everything in it when the
-// object is destroyed, also while an exception unwinds. keep()/release() leave it on disk (e.g. --dind-keep).
+// The per-user directory `sub` for what outlives a process (a reused daemon's client certs): under $DIND_STATE_DIR,
+// else $XDG_STATE_HOME/dind, else $HOME/.local/state/dind. Made (0700) if absent. Throws Error naming the path when it
+// is not a real directory of this user that only this user can enter.
+std::string user_state_dir(const std::string& sub);
+
+// A fresh directory made with mkdtemp under `base` (default $TMPDIR, or /tmp), mode 0700, removed with everything in it
+// when the object is destroyed, also while an exception unwinds. keep()/release() leave it on disk (e.g. --dind-keep).
 class PrivateDir {
  public:
   // `prefix` starts the directory's name (no '/'); six random characters follow it.
-  explicit PrivateDir(std::string_view prefix = "dind-");
+  explicit PrivateDir(std::string_view prefix = "dind-", std::string base = {});
   ~PrivateDir();
 
   PrivateDir(PrivateDir&& other) noexcept;

@@ -26,6 +26,12 @@ inline constexpr const char* kLabelDir = "dind.dir";                   // a daem
 inline constexpr const char* kLabelReach = "dind.reach";               // how it is dialled (dind/reach.hpp), as planned
 inline constexpr const char* kLabelDialHost = "dind.dial-host";        // loopback/published: the host dialled
 inline constexpr const char* kLabelDialNetwork = "dind.dial-network";  // network: the network dialled on
+// A reused daemon (DaemonOptions::reuse): its key, and the hash of what shaped it. Its owner's death does not orphan
+// it once it runs; only ReapOptions::reused or older_than remove it.
+inline constexpr const char* kLabelReuse = "dind.reuse";
+inline constexpr const char* kLabelReuseHash = "dind.reuse-hash";
+// A layer cache volume (DaemonOptions::cache, dind/cache.hpp): never reaped, removed only by remove_cache().
+inline constexpr const char* kLabelCache = "dind.cache";
 
 // A process, identified by its pid and its start time (ticks since boot, from /proc): a pid alone can be reused.
 struct Owner {
@@ -85,8 +91,10 @@ std::vector<DaemonRecord> local_daemons();
 struct ReapOptions {
   // Also remove objects of live owners that are older than this.
   std::optional<std::chrono::seconds> older_than;
-  // Remove everything labelled by dind on the engine, live owners too (`dind down --all`).
+  // Remove everything labelled by dind on the engine, live owners too (`dind down --all`). Cache volumes stay.
   bool everything = false;
+  // Also remove reused daemons (kLabelReuse), which outlive their owners by design (`dind prune --reused`).
+  bool reused = false;
 };
 
 struct ReapResult {
@@ -99,9 +107,10 @@ struct ReapResult {
 bool remove_daemon(Client outer, const std::string& name_or_id);
 
 // Removes (force, with volumes) the containers, then the volumes and networks, labelled by dind whose owner is
-// gone, or that are older than `older_than`; then the private directories in $TMPDIR and /tmp whose owner is gone
-// (or, with older_than, that are older), whether or not a container names them. The directory a removed daemon
-// names goes with it. Objects that vanish meanwhile (another reaper) are not errors.
+// gone, or that are older than `older_than` (a reused daemon only when it no longer runs, or when asked); then the
+// private directories in $TMPDIR and /tmp whose owner is gone (or, with older_than, that are older), whether or not a
+// container names them. The directory a removed daemon names goes with it. Objects that vanish meanwhile (another
+// reaper) are not errors.
 ReapResult reap(Client outer, const ReapOptions& options = {});
 
 }  // namespace dind

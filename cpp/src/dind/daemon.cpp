@@ -82,6 +82,12 @@ Client& Daemon::outer() noexcept {
 const StartTimings& Daemon::timings() const noexcept {
   return s_->timings;
 }
+bool Daemon::reused() const noexcept {
+  return s_->reused;
+}
+const std::string& Daemon::reuse_note() const noexcept {
+  return s_->reuse_note;
+}
 bool Daemon::removed() const noexcept {
   return s_->removed;
 }

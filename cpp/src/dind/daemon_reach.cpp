@@ -145,6 +145,7 @@ std::vector<DaemonSummary> Daemon::list(Client outer) {
     d.owner_pid = std::atoi(labels.value(kLabelOwnerPid, "0").c_str());
     d.owner_alive = Owner{d.owner_pid, labels.value(kLabelOwnerStart, ""), labels.value(kLabelOwnerHost, "")}.alive();
     d.created = std::strtoll(labels.value(kLabelCreated, "0").c_str(), nullptr, 10);
+    d.reuse = labels.value(kLabelReuse, "");
     try {
       d.reach = reach_of(containers.inspect(d.id), labels, "dind container " + d.name);
     } catch (const Error&) {

@@ -1,5 +1,6 @@
 #include "daemon_spec.hpp"
 
+#include "cache_claim.hpp"
 #include "dind/images.hpp"
 #include "dind/tar.hpp"
 
@@ -52,6 +53,10 @@ void check_options(const DaemonOptions& o) {
       throw Error("starting a dind daemon: environment variable name \"" + k.substr(0, 100) +
                   "\" is empty or holds '=' (the container would get " + (k + "=" + v).substr(0, 100) + ")");
   }
+  if (!o.cache.empty()) check_cache_name(o.cache);
+  for (const auto& m : o.mounts)
+    if (!o.cache.empty() && m.find(":/var/lib/docker") != std::string::npos)
+      throw Error("starting a dind daemon: mount " + m + " and cache " + o.cache + " both claim /var/lib/docker");
   if (o.start_timeout.count() <= 0)
     throw Error("starting a dind daemon: the start timeout must be positive, not " +
                 std::to_string(o.start_timeout.count()) + " ms");
@@ -110,6 +115,7 @@ nlohmann::json create_body(const DaemonOptions& o, const ReachPlan& plan,
     else
       binds.push_back(m);
   }
+  if (!o.cache.empty()) binds.push_back(o.cache + ":/var/lib/docker");
   if (!binds.empty()) host_config["Binds"] = binds;
   if (!mounts.empty()) host_config["Mounts"] = mounts;
   nlohmann::json body = {{"Image", o.image},

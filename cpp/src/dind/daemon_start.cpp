@@ -1,5 +1,7 @@
 // Daemon::start, step by step: plan, prepare, create, start, find the address, wait until ready, finish. The Daemon
 // being built owns whatever exists at each step, so any throw removes the container and the private directory.
+#include "cache_claim.hpp"
+#include "daemon_reuse.hpp"
 #include "daemon_spec.hpp"
 #include "daemon_state.hpp"
 #include "dind/archive.hpp"
@@ -20,13 +22,20 @@ class DaemonStart {
   DaemonStart(const DaemonOptions& o, Daemon& d, Daemon::State& st)
       : o_(o), d_(d), st_(st), what_("dind container " + st.name + " (image " + o.image + ") on " + st.outer.host()) {}
 
-  void run() {
+  // A daemon of an earlier run when `reuse` finds one that serves; otherwise `d` is started.
+  std::optional<Daemon> run() {
+    plan();
+    if (!o_.reuse.empty()) {
+      reuse_hash_ = detail::reuse_hash(o_, plan_, detail::create_body(o_, plan_, {}, "", image_, certs_later_));
+      if (auto earlier = detail::find_reusable(st_.outer, o_, reuse_hash_, st_.reuse_note)) return earlier;
+    }
     prepare();
     create();
     start_container();
     find_address();
     wait_until_ready();
     finish();
+    return std::nullopt;
   }
 
  private:
@@ -34,19 +43,28 @@ class DaemonStart {
     if (o_.cancelled()) throw DaemonStartError("starting " + what_ + " was cancelled " + step, "");
   }
 
-  // The reach plan (before anything touches the engine: a combination that cannot hold is refused first), the
-  // image, the private directory, and the certs when their names are known before the create.
-  void prepare() {
+  // The reach plan (before anything touches the engine: a combination that cannot hold is refused first) and the
+  // image.
+  void plan() {
     plan_ = plan_reach(st_.outer, {o_.reach, o_.host, o_.tls, o_.insecure_publish, o_.network});
     image_ = detail::ensure_image(st_.outer, o_.image, o_.pull, "dind image");
     st_.reach.kind = plan_.kind;
     st_.reach.reason = plan_.reason;
-    check_cancel("before its certificates were made");
-    owner_ = o_.owner ? *o_.owner : Owner::self();
-    st_.owned_dir.emplace(private_dir_prefix(owner_));
-    st_.dir = st_.owned_dir->path();
     // The network reach dials an address known only once the container runs: its certs come after the start.
     certs_later_ = o_.tls && plan_.kind == ReachKind::network;
+  }
+
+  // The private directory (a reused daemon's outlives this process, in the user's state directory, not $TMPDIR),
+  // the cache, and the certs when their names are known before the create.
+  void prepare() {
+    check_cancel("before its certificates were made");
+    owner_ = o_.owner ? *o_.owner : Owner::self();
+    if (o_.reuse.empty())
+      st_.owned_dir.emplace(private_dir_prefix(owner_));
+    else
+      st_.owned_dir.emplace("dind-reuse-", user_state_dir("reuse"));
+    st_.dir = st_.owned_dir->path();
+    if (!o_.cache.empty()) detail::claim_cache(st_.outer, o_.cache, "", what_);
     if (o_.tls && !certs_later_) bundle_ = CertBundle::make(detail::cert_options(o_, st_.name, plan_));
     if (o_.tls) st_.cert_path = st_.dir + "/certs";  // DOCKER_CERT_PATH holds nothing but the client's three files
     t_certs_ = SteadyClock::now();
@@ -62,6 +80,10 @@ class DaemonStart {
     if (!plan_.dial_host.empty()) labels[kLabelDialHost] = plan_.dial_host;
     if (!plan_.network.empty()) labels[kLabelDialNetwork] = plan_.network;
     if (!st_.cert_path.empty()) labels[kLabelCertPath] = st_.cert_path;
+    if (!o_.reuse.empty()) {
+      labels[kLabelReuse] = o_.reuse;
+      labels[kLabelReuseHash] = reuse_hash_;
+    }
     return labels;
   }
 
@@ -78,6 +100,7 @@ class DaemonStart {
           "creating " + what_ + " failed: " + e.message() + detail::start_failure_hint(e.message(), o_, plan_), "");
     }
     write_record(st_.dir, st_.name, st_.id, st_.outer);
+    if (!o_.cache.empty()) detail::claim_cache(st_.outer, o_.cache, st_.id, what_);  // a start that raced this one
     if (plan_.kind == ReachKind::network && !o_.network.empty() && plan_.network != o_.network)
       Networks(st_.outer).connect(plan_.network, st_.id);
     if (bundle_) put_certs(/*release=*/false);
@@ -158,6 +181,7 @@ class DaemonStart {
       st_.client = detail::tls_client(st_.reach.address, o_.tls, bundle_ ? &*bundle_ : nullptr, std::nullopt);
     }
     detail::write_reach(st_.dir, st_.reach);
+    if (!o_.reuse.empty()) d_.keep(true);  // for the next run: only reap(reused) or remove() ends it
     const auto t_ready = SteadyClock::now();
     st_.timings = {duration_cast<microseconds>(t_certs_ - t0_), duration_cast<microseconds>(t_create_ - t_certs_),
                    duration_cast<microseconds>(t_start_ - t_create_), duration_cast<microseconds>(t_ready - t_start_),
@@ -174,6 +198,7 @@ class DaemonStart {
   nlohmann::json image_;
   Owner owner_;
   bool certs_later_ = false;
+  std::string reuse_hash_;
   std::optional<CertBundle> bundle_;
 };
 
@@ -183,7 +208,11 @@ Daemon Daemon::start(const DaemonOptions& o) {
   s->tls = o.tls;
   s->name = o.name.empty() ? unique_name("dind-") : o.name;
   Daemon d(std::move(s));
-  DaemonStart(o, d, *d.s_).run();
+  if (auto earlier = DaemonStart(o, d, *d.s_).run()) {
+    earlier->s_->reused = true;
+    earlier->s_->reuse_note = d.s_->reuse_note;
+    return std::move(*earlier);
+  }
   return d;
 }
 

@@ -27,6 +27,8 @@ struct Daemon::State {
   bool kept = false;
   std::atomic<bool> removed{false};
   StartTimings timings;
+  bool reused = false;     // attached to an earlier run's daemon (DaemonOptions::reuse)
+  std::string reuse_note;  // why no earlier one served
 
   explicit State(Client o) : outer(std::move(o)) {}
   std::string socket_path() const { return dir + "/docker.sock"; }

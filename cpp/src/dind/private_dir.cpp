@@ -65,11 +65,42 @@ void write_new_file(const std::string& path, std::string_view contents, unsigned
   if (::close(fd.release()) != 0) fail("closing");
 }
 
-PrivateDir::PrivateDir(std::string_view prefix) {
+std::string user_state_dir(const std::string& sub) {
+  namespace fs = std::filesystem;
+  const auto env = [](const char* name) -> std::string {
+    const char* v = std::getenv(name);
+    return v != nullptr ? v : "";
+  };
+  fs::path base;
+  if (!env("DIND_STATE_DIR").empty()) {
+    base = env("DIND_STATE_DIR");
+  } else if (!env("XDG_STATE_HOME").empty()) {
+    base = fs::path(env("XDG_STATE_HOME")) / "dind";
+  } else if (!env("HOME").empty()) {
+    base = fs::path(env("HOME")) / ".local" / "state" / "dind";
+  } else {
+    throw Error(
+        "finding the per-user state directory of dind failed: none of DIND_STATE_DIR, XDG_STATE_HOME, HOME is set");
+  }
+  const fs::path dir = base / sub;
+  std::error_code ec;
+  fs::create_directories(dir.parent_path(), ec);  // the usual parents (~/.local/state) may be shared: left as made
+  if (ec) throw Error("creating " + dir.parent_path().string() + " failed: " + ec.message());
+  if (::mkdir(dir.c_str(), S_IRWXU) != 0 && errno != EEXIST)
+    throw Error("creating " + dir.string() + " failed: " + errno_text(errno));
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) throw Error("reading " + dir.string() + " failed: " + errno_text(errno));
+  if (!S_ISDIR(st.st_mode) || st.st_uid != ::getuid() || (st.st_mode & 077) != 0)
+    throw Error(dir.string() + " is not a private directory of this user (it must be a directory, owned by uid " +
+                std::to_string(::getuid()) + ", mode 0700): it would hold client keys");
+  return dir.string();
+}
+
+PrivateDir::PrivateDir(std::string_view prefix, std::string base) {
   if (prefix.find('/') != std::string_view::npos)
     throw Error("making a private temporary directory failed: prefix \"" + std::string(prefix) + "\" contains '/'");
   const char* tmp = std::getenv("TMPDIR");
-  std::string base = (tmp != nullptr && *tmp != '\0') ? tmp : "/tmp";
+  if (base.empty()) base = (tmp != nullptr && *tmp != '\0') ? tmp : "/tmp";
   while (base.size() > 1 && base.back() == '/') base.pop_back();
   std::string templ = base + "/" + std::string(prefix) + "XXXXXX";
   std::vector<char> buf(templ.begin(), templ.end());

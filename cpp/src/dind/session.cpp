@@ -88,16 +88,20 @@ bool owner_gone(const nlohmann::json& labels, Containers& containers, const std:
   return !o.alive();
 }
 
-// Whether an object with these labels (and creation time) is to be reaped.
-bool reapable(const nlohmann::json& labels, std::int64_t created, const ReapOptions& options, Containers& containers,
-              const std::string& my_container) {
+// Whether an object with these labels (and creation time; for a container, whether it runs) is to be reaped.
+bool reapable(const nlohmann::json& labels, std::int64_t created, bool running, const ReapOptions& options,
+              Containers& containers, const std::string& my_container) {
   if (options.everything) return true;
+  const bool reused = !label(labels, kLabelReuse).empty();
+  if (reused && options.reused) return true;
   if (options.older_than) {
     std::int64_t when = created;
     const std::string c = label(labels, kLabelCreated);
     if (!c.empty()) when = std::strtoll(c.c_str(), nullptr, 10);
     if (when > 0 && std::time(nullptr) - when > options.older_than->count()) return true;
   }
+  // A reused daemon outlives its owner by design; one that does not run (a start killed early) is an orphan.
+  if (reused && running) return false;
   return owner_gone(labels, containers, my_container);
 }
 
@@ -315,15 +319,15 @@ struct ReapScope {
   Containers containers;
   std::string me;
 
-  bool covers(const nlohmann::json& labels, std::int64_t created = 0) {
-    return reapable(labels, created, options, containers, me);
+  bool covers(const nlohmann::json& labels, std::int64_t created = 0, bool running = false) {
+    return reapable(labels, created, running, options, containers, me);
   }
 };
 
 void reap_containers(ReapScope& scope, const nlohmann::json& filter, ReapResult& result) {
   for (const auto& c : scope.containers.list(true, filter)) {
     const nlohmann::json labels = c.value("Labels", nlohmann::json::object());
-    if (!scope.covers(labels, c.value("Created", std::int64_t{0}))) continue;
+    if (!scope.covers(labels, c.value("Created", std::int64_t{0}), c.value("State", "") == "running")) continue;
     const std::string id = c.value("Id", "");
     try {
       scope.containers.remove(id, /*force=*/true, /*v=*/true);

@@ -1,7 +1,6 @@
 #include "dind/context.hpp"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,8 +9,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "dind/errors.hpp"
+#include "core/digest.hpp"
 #include "core/shown.hpp"
+#include "dind/errors.hpp"
 
 namespace dind {
 namespace {
@@ -38,20 +38,6 @@ const Json* field(const Json& object, std::string_view key) {
   for (const auto& [k, v] : object.items())
     if (!v.is_null() && iequals(k, key)) found = &v;
   return found;
-}
-
-std::string sha256_hex(const std::string& s) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  if (EVP_Digest(s.data(), s.size(), md, &n, EVP_sha256(), nullptr) != 1)
-    throw Error("SHA-256 of a docker context name failed (OpenSSL)");
-  static const char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < n; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
 }
 
 struct Fd {
@@ -291,11 +277,11 @@ std::string parse_current_context(std::string_view text, const std::string& file
 }
 
 std::string context_meta_dir(const std::string& config_dir, const std::string& name) {
-  return config_dir + "/contexts/meta/" + sha256_hex(name);
+  return config_dir + "/contexts/meta/" + detail::sha256_hex(name, "docker context name " + name);
 }
 
 std::string context_tls_dir(const std::string& config_dir, const std::string& name) {
-  return config_dir + "/contexts/tls/" + sha256_hex(name) + "/docker";
+  return config_dir + "/contexts/tls/" + detail::sha256_hex(name, "docker context name " + name) + "/docker";
 }
 
 }  // namespace dind

@@ -5,6 +5,8 @@
   dind ls                            # what is running
   dind down ci                       # remove it (container, volumes, certs)
   dind prune --older-than 2h         # remove what dead or old sessions left behind
+  dind up --reuse ci --cache layers  # the same daemon across runs; images kept in a volume across daemons
+  dind cache ls                      # the layer caches, and who uses them
   dind run --load busybox -- make test   # up, run the command with the env, down; exits with its status
   dind job --workspace "$PWD" -- docker build .   # a job container beside a dind sidecar reached as `docker`
 
@@ -19,6 +21,7 @@ import sys
 from typing import Optional, Sequence
 
 from .common import PROG, CliError, error, export_lines, parse_duration, seconds, session_leader_labels, usage
+from .caches import cmd_cache_ls, cmd_cache_rm
 from .daemons import add_daemon_options, cmd_down, cmd_env, cmd_forward, cmd_ls, cmd_prune, cmd_up
 from .running import cmd_job, cmd_run, job_env
 
@@ -71,8 +74,22 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Remove dind containers (with volumes), volumes and networks whose owner process "
                                    "is gone, and with --older-than also those older than that.")
     p.add_argument("--older-than", type=parse_duration, metavar="D",
-                   help="also remove objects older than D (e.g. 30m, 2h, 1d), even of live owners")
+                   help="also remove objects older than D (e.g. 30m, 2h, 1d), even of live owners (reused too)")
+    p.add_argument("--reused", action="store_true",
+                   help="also remove the daemons kept for reuse (--reuse), which outlive their owners by design")
     p.set_defaults(func=cmd_prune)
+
+    p = sub.add_parser("cache", help="list or remove layer caches (--cache volumes)",
+                       description="Layer caches: volumes that hold a daemon's /var/lib/docker (--cache NAME) and "
+                                   "outlive it. `dind prune` never removes them.")
+    cache = p.add_subparsers(dest="cache_command", metavar="ACTION")
+    cache.required = True
+    c = cache.add_parser("ls", help="list the caches on the engine")
+    c.add_argument("--json", action="store_true", help="JSON output")
+    c.set_defaults(func=cmd_cache_ls)
+    c = cache.add_parser("rm", help="remove caches (refused while a daemon uses one)")
+    c.add_argument("names", nargs="+", metavar="NAME", help="cache name")
+    c.set_defaults(func=cmd_cache_rm)
 
     # Started by `dind up` (Dind.keep()) for a daemon reached through the tunnel; not for people.
     p = sub.add_parser("_forward")

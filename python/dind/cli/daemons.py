@@ -44,17 +44,24 @@ def add_daemon_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--load", action="append", default=[], metavar="IMAGE",
                    help="image of the outer engine to load into the daemon, repeatable")
     g.add_argument("--timeout", type=seconds, default=60.0, help="start timeout in seconds (default: 60)")
+    g.add_argument("--reuse", metavar="KEY",
+                   help="attach to the daemon that an earlier run started with this key and the same options, or "
+                        "start one that stays for the next run (ended by `dind prune --reused` or `dind down`)")
+    g.add_argument("--cache", metavar="NAME",
+                   help="keep /var/lib/docker in volume NAME after the daemon goes, for the next daemon (one daemon "
+                        "at a time; see `dind cache ls`)")
 
 
 def start_daemon(args: argparse.Namespace, owner: str) -> Any:
     """Starts a daemon from the parsed options (progress on a terminal) and loads the requested images."""
     from ..daemon import PLAIN_TCP_RISK, Dind
-    from ..errors import InsecureWarning
+    from ..errors import InsecureWarning, ReuseWarning
 
     kwargs: Dict[str, Any] = {
         "tls": not args.no_tls, "host_port": args.port, "dockerd_args": tuple(args.dockerd_arg),
         "name": args.name, "pull": args.pull, "start_timeout": args.timeout, "owner": owner,
         "reach": args.reach, "host": args.host, "insecure_publish": args.insecure_publish,
+        "reuse": args.reuse, "cache": args.cache,
     }
     if args.runtime:
         kwargs.update(runtime=args.runtime, privileged=False)
@@ -74,9 +81,15 @@ def start_daemon(args: argparse.Namespace, owner: str) -> Any:
             sys.stderr.write(f"{PROG} {args.command}: warning: --no-tls: {PLAIN_TCP_RISK}\n")
             sys.stderr.flush()
             warnings.simplefilter("ignore", InsecureWarning)
+        warnings.simplefilter("ignore", ReuseWarning)  # said below, as a line of ours
         d = Dind(args.image, **kwargs)
-    total = d.timings.get("total", 0.0)
-    progress(f"{d.name} ready on {d.host} in {total:.2f} s ({d.reach})")
+    if d._d.reuse_note:
+        sys.stderr.write(f"{PROG} {args.command}: reuse key {args.reuse!r}: {d._d.reuse_note}\n")
+    if d.reused:
+        progress(f"{d.name} (reuse key {args.reuse!r}) answers on {d.host}: attached to it ({d.reach})")
+    else:
+        total = d.timings.get("total", 0.0)
+        progress(f"{d.name} ready on {d.host} in {total:.2f} s ({d.reach})")
     if args.load:
         from .. import errors
 
@@ -152,12 +165,12 @@ def cmd_ls(args: argparse.Namespace) -> int:
         for x in daemons:
             print(x["name"])
         return 0
-    rows = [("NAME", "STATUS", "REACH", "HOST", "OWNER", "CREATED", "ENGINE")]
+    rows = [("NAME", "STATUS", "REACH", "HOST", "OWNER", "CREATED", "REUSE", "ENGINE")]
     for x in daemons:
         pid = int(x.get("owner_pid") or 0)
         owner = f"{pid}" if x.get("owner_alive", True) else f"{pid} (gone)"
         rows.append((x["name"], x.get("status", ""), x.get("reach") or "-", x.get("host") or "-", owner,
-                     age(x.get("created", 0)), x["engine"]))
+                     age(x.get("created", 0)), x.get("reuse") or "-", x["engine"]))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
@@ -229,4 +242,4 @@ def cmd_prune(args: argparse.Namespace) -> int:
     from ..daemon import reap
 
     names = _daemon_names()
-    return _print_removed(reap(older_than=args.older_than, client=engine_client()), names)
+    return _print_removed(reap(older_than=args.older_than, reused=args.reused, client=engine_client()), names)
