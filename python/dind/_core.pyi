@@ -6,7 +6,7 @@ import builtins
 import collections.abc
 import datetime
 import typing
-__all__: list[str] = ['Archive', 'ByteStream', 'Client', 'Containers', 'Daemon', 'DaemonOptions', 'DaemonRecord', 'ImageProgress', 'Images', 'Job', 'JobMode', 'JobOptions', 'JsonLines', 'LABEL_CERT_PATH', 'LABEL_CREATED', 'LABEL_DIR', 'LABEL_NAME', 'LABEL_OWNER_CONTAINER', 'LABEL_OWNER_HOST', 'LABEL_OWNER_PID', 'LABEL_OWNER_START', 'LABEL_REACH', 'LABEL_SESSION', 'LABEL_TLS', 'MAX_API_VERSION', 'MIN_API_VERSION', 'Networks', 'OutputStream', 'Owner', 'PendingWait', 'PullPolicy', 'Reach', 'ReachKind', 'Streams', 'Volumes', 'df', 'endpoint_from_env', 'local_daemons', 'parse_repository_tag', 'progress_error', 'reap', 'remove_daemon', 'session_id']
+__all__: list[str] = ['Archive', 'ByteStream', 'Client', 'Containers', 'Daemon', 'DaemonOptions', 'DaemonRecord', 'ImageProgress', 'Images', 'Job', 'JobMode', 'JobOptions', 'JsonLines', 'LABEL_CACHE', 'LABEL_CERT_PATH', 'LABEL_CREATED', 'LABEL_DIR', 'LABEL_NAME', 'LABEL_OWNER_CONTAINER', 'LABEL_OWNER_HOST', 'LABEL_OWNER_PID', 'LABEL_OWNER_START', 'LABEL_REACH', 'LABEL_REUSE', 'LABEL_REUSE_HASH', 'LABEL_SESSION', 'LABEL_TLS', 'MAX_API_VERSION', 'MIN_API_VERSION', 'Networks', 'OutputStream', 'Owner', 'PendingWait', 'PullPolicy', 'Reach', 'ReachKind', 'Streams', 'Volumes', 'df', 'endpoint_from_env', 'list_caches', 'local_daemons', 'parse_repository_tag', 'progress_error', 'reap', 'remove_cache', 'remove_daemon', 'session_id']
 class Client:
     """
     The core's Engine API client: version negotiation, the connection pool, typed errors.
@@ -434,6 +434,14 @@ class DaemonOptions:
     def aliases(self, arg0: collections.abc.Sequence[str]) -> None:
         ...
     @property
+    def cache(self) -> str:
+        """
+        A named volume for /var/lib/docker that outlives the daemon (empty: none).
+        """
+    @cache.setter
+    def cache(self, arg0: str) -> None:
+        ...
+    @property
     def dockerd_args(self) -> list[str]:
         """
         Appended to dockerd's flags.
@@ -552,6 +560,14 @@ class DaemonOptions:
         """
     @reach.setter
     def reach(self, arg0: ReachKind) -> None:
+        ...
+    @property
+    def reuse(self) -> str:
+        """
+        Reuse key: attach to an earlier run's daemon of this key and these options (empty: none).
+        """
+    @reuse.setter
+    def reuse(self, arg0: str) -> None:
         ...
     @property
     def runtime(self) -> str:
@@ -681,6 +697,16 @@ class Daemon:
     def removed(self) -> bool:
         """
         True once remove() ran.
+        """
+    @property
+    def reuse_note(self) -> str:
+        """
+        With options.reuse: why no earlier daemon served (empty when none was tried).
+        """
+    @property
+    def reused(self) -> bool:
+        """
+        True when start() attached to an earlier run's daemon (options.reuse).
         """
     @property
     def timings(self) -> dict[str, float]:
@@ -1221,6 +1247,10 @@ def endpoint_from_env(environ: collections.abc.Mapping[str, str] | None = None) 
     """
     Where the docker CLI's rules (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, the current context) point: {'base_url': str, 'version': str or None, 'tls': None or {'ca_cert', 'client_cert': (cert, key), 'verify'}}. `environ` (a dict) stands in for the process environment.
     """
+def list_caches(outer: Client | None = None) -> builtins.list[dict[str, typing.Any]]:
+    """
+    The layer caches (volumes for /var/lib/docker) on the engine: name, created, users, mountpoint.
+    """
 def local_daemons() -> list[DaemonRecord]:
     """
     The daemons recorded in this user's private dind directories on this machine.
@@ -1233,9 +1263,13 @@ def progress_error(line: typing.Any) -> str:
     """
     The failure a progress line reports (errorDetail.message, else error), or "": the core's rule.
     """
-def reap(outer: Client | None = None, older_than: typing.SupportsFloat | typing.SupportsIndex | None = None, everything: bool = False) -> dict[str, list[str]]:
+def reap(outer: Client | None = None, older_than: typing.SupportsFloat | typing.SupportsIndex | None = None, everything: bool = False, reused: bool = False) -> dict[str, list[str]]:
     """
-    Removes what dind made whose owner is gone (or older than `older_than` seconds, or all with `everything`): {'containers', 'volumes', 'networks', 'dirs'} removed.
+    Removes what dind made whose owner is gone (or older than `older_than` seconds, or all with `everything`; reused daemons too with `reused`): {'containers', 'volumes', 'networks', 'dirs'} removed.
+    """
+def remove_cache(outer: Client | None, name: str) -> bool:
+    """
+    Removes a layer cache; False if absent, an error while a container uses it.
     """
 def remove_daemon(outer: Client | None, name_or_id: str) -> bool:
     """
@@ -1245,6 +1279,7 @@ def session_id() -> str:
     """
     The id of this process's dind session (the dind.session label).
     """
+LABEL_CACHE: str = 'dind.cache'
 LABEL_CERT_PATH: str = 'dind.cert-path'
 LABEL_CREATED: str = 'dind.created'
 LABEL_DIR: str = 'dind.dir'
@@ -1254,6 +1289,8 @@ LABEL_OWNER_HOST: str = 'dind.owner-host'
 LABEL_OWNER_PID: str = 'dind.owner-pid'
 LABEL_OWNER_START: str = 'dind.owner-start'
 LABEL_REACH: str = 'dind.reach'
+LABEL_REUSE: str = 'dind.reuse'
+LABEL_REUSE_HASH: str = 'dind.reuse-hash'
 LABEL_SESSION: str = 'dind.session'
 LABEL_TLS: str = 'dind.tls'
 MAX_API_VERSION: str = '1.43'

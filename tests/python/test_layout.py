@@ -23,7 +23,7 @@ HEADER_LAYER = {
     "path_stat": 4,
     "client": 5, "containers": 5, "images": 5, "networks": 5, "volumes": 5, "system": 5, "exec": 5, "events": 5,
     "streams": 5, "frames": 5, "archive": 5, "filters": 5, "tunnel": 5, "body_source": 5, "json_stream": 5,
-    "certs": 6, "private_dir": 6, "daemon": 6, "reach": 6, "session": 6, "job": 6,
+    "certs": 6, "private_dir": 6, "daemon": 6, "reach": 6, "session": 6, "job": 6, "cache": 6,
     "dind": 7,  # the umbrella header: nothing in cpp/src includes it
 }
 # Files allowed past 450 lines, and why.
