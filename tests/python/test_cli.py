@@ -93,7 +93,7 @@ def test_up_env_docker_ls_down(session: str, name: str) -> None:
 
     ls = cli("ls")
     assert ls.returncode == 0, ls.stderr
-    assert ls.stdout.splitlines()[0].split() == ["NAME", "STATUS", "REACH", "HOST", "OWNER", "CREATED", "ENGINE"]
+    assert ls.stdout.splitlines()[0].split() == ["NAME", "STATUS", "REACH", "HOST", "OWNER", "CREATED", "REUSE", "ENGINE"]
     row = next(line for line in ls.stdout.splitlines() if line.startswith(name + " "))
     assert "running" in row and " loopback " in row and env["DOCKER_HOST"] in row
     # Owned by the terminal session (or CI job) the tests run in, which lives on: not `dind up`'s own parent.
