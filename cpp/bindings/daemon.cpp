@@ -105,7 +105,17 @@ DIND_BINDINGS(daemon) {
       .def_readwrite("host", &dind::DaemonOptions::host,
                      "Dial a published port at this host instead (empty: $DIND_HOST if set).")
       .def_readwrite("insecure_publish", &dind::DaemonOptions::insecure_publish,
-                     "Allow a plain-TCP port to be published beyond loopback.");
+                     "Allow a plain-TCP port to be published beyond loopback.")
+      .def_readwrite("carry_registries", &dind::DaemonOptions::carry_registries,
+                     "Carry the outer engine's registry mirrors and insecure registries (the default).")
+      .def_readwrite("carry_mtu", &dind::DaemonOptions::carry_mtu,
+                     "Carry the MTU of the network the daemon joins when below 1500 (the default).")
+      .def_readwrite("carry_proxy", &dind::DaemonOptions::carry_proxy,
+                     "Carry this process's HTTP_PROXY/HTTPS_PROXY/NO_PROXY (the default).")
+      .def_readwrite("credentials", &dind::DaemonOptions::credentials,
+                     "Pull the dind image with $DOCKER_CONFIG/config.json's credentials (the default).")
+      .def_readwrite("login", &dind::DaemonOptions::login,
+                     "Those credentials also for pulls through the daemon (its client and env()'s docker CLI).");
   dind::py::def_keyword_init(opts);
 
   pyb::class_<dind::Daemon>(m, "Daemon",
