@@ -158,3 +158,72 @@ def test_opt_outs_carry_nothing(registry: Registry, monkeypatch: pytest.MonkeyPa
             assert "DOCKER_CONFIG" not in d.env
     finally:
         net.remove()
+
+
+def test_mirrors_and_insecure_registries_of_the_outer_engine_are_carried_even_when_the_mirror_is_dead() -> None:
+    from jobs import engine_runtime_wrapper
+
+    # The outer engine is itself a Dind; on this machine it needs the runtime wrapper to run a privileged nested
+    # container (ENVIRONMENT.md). The mirror's address answers nothing: the nested daemon must start anyway.
+    wrapper = engine_runtime_wrapper()
+    mounts = [f"{wrapper}:{wrapper}:ro"] if wrapper else []
+    args = [f"--add-runtime=capfix={wrapper}", "--default-runtime=capfix"] if wrapper else []
+    args += ["--registry-mirror=https://10.255.255.1:5000", "--insecure-registry=10.99.0.0/16",
+             "--insecure-registry=myreg.test:5000"]
+    with dind.Dind("dind-offline:latest", mounts=mounts, dockerd_args=args) as middle:
+        middle.load_images(["dind-offline:latest"])
+        with dind.Dind("dind-offline:latest", client=middle.client) as inner:
+            rc = inner.client.info()["RegistryConfig"]
+            assert rc["Mirrors"] == ["https://10.255.255.1:5000/"]
+            assert "10.99.0.0/16" in rc["InsecureRegistryCIDRs"]
+            assert rc["IndexConfigs"]["myreg.test:5000"]["Secure"] is False
+        with dind.Dind("dind-offline:latest", client=middle.client, carry_registries=False) as plain:
+            rc = plain.client.info()["RegistryConfig"]
+            assert rc["Mirrors"] == [] and "10.99.0.0/16" not in rc["InsecureRegistryCIDRs"]
+
+
+def test_login_makes_pulls_through_the_daemon_authenticated(registry: Registry, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import time
+
+    from registry import serve_in_container
+
+    client = outer()
+    net = client.networks.create("dind-carry-login", driver="bridge")
+    served = None
+    try:
+        served = serve_in_container(registry, client, "dind-carry-login", "dind-carry-registry")
+        served.reload()
+        ip = served.attrs["NetworkSettings"]["Networks"]["dind-carry-login"]["IPAddress"]
+        port = served.attrs["NetworkSettings"]["Ports"]["5000/tcp"][0]["HostPort"]
+        local, inner = f"127.0.0.1:{port}/busybox", f"{ip}:5000/busybox"
+        client.images.get("busybox:latest").tag(local, "login")
+        auth = {"username": USER, "password": PASSWORD, "serveraddress": f"127.0.0.1:{port}"}
+        for _ in range(50):  # the container's registry may take a moment to listen
+            try:
+                client.images.push(local, "login", auth_config=auth)
+                break
+            except dind.errors.DockerException:
+                time.sleep(0.2)
+        client.images.remove(f"{local}:login")
+        cfg = registry.config_dir({"auths": {f"{ip}:5000": {"auth": __import__("base64").b64encode(
+            f"{USER}:{PASSWORD}".encode()).decode()}}})
+        monkeypatch.setenv("DOCKER_CONFIG", cfg)
+        args = [f"--insecure-registry={ip}:5000"]
+        with dind.Dind("dind-offline:latest", network="dind-carry-login", dockerd_args=args, login=True) as d:
+            d.client.images.pull(inner, tag="login")
+            assert d.client.images.get(f"{inner}:login")
+            d.client.images.remove(f"{inner}:login")
+            cli = subprocess.run(["docker", "pull", f"{inner}:login"], env={**os.environ, **d.env},
+                                 capture_output=True, text=True, timeout=120)
+            assert cli.returncode == 0, cli.stderr
+            assert PASSWORD not in json.dumps(d.env) and PASSWORD not in repr(d)
+        with dind.Dind("dind-offline:latest", network="dind-carry-login", dockerd_args=args) as d:
+            with pytest.raises(dind.errors.DockerException) as e:
+                d.client.images.pull(inner, tag="login")
+            assert PASSWORD not in str(e.value)
+    finally:
+        if served is not None:
+            served.remove(force=True)
+        net.remove()
