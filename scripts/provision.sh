@@ -17,11 +17,13 @@ os_id=$( (. /etc/os-release 2>/dev/null && echo "${ID:-}") || :)
   die "this machine is not Debian (/etc/os-release ID='${os_id:-unknown}'); provision a Debian 12 machine, or install the packages listed in $0 by hand"
 
 # --- Debian packages ---------------------------------------------------------------------------------------------
+# docker-registry, apache2-utils (htpasswd -B): the tests' own private registry and mirror on 127.0.0.1 (TLS +
+# htpasswd), started and removed by tests/python/registry.py.
 # openssh-server/-client: the tests' own sshd on 127.0.0.1 for ssh:// (tests/python/jobs.py); the package's postinst
 # does not start the system's sshd on these machines (policy-rc.d), and the tests never use it.
 packages=(docker.io debootstrap busybox-static iptables curl ca-certificates libboost-dev libssl-dev nlohmann-json3-dev
   libarchive-dev libgtest-dev libgmock-dev clang-format openssl ccache clang-14 libclang-rt-14-dev
-  openssh-server openssh-client)
+  openssh-server openssh-client docker-registry apache2-utils)
 command -v ninja >/dev/null || packages+=(ninja-build)
 # One dpkg-query for all; a package never seen prints an error line and no status, so it counts as missing.
 mapfile -t missing < <(

@@ -110,7 +110,17 @@ DIND_BINDINGS(daemon) {
       .def_readwrite("reuse", &dind::DaemonOptions::reuse,
                      "Reuse key: attach to an earlier run's daemon of this key and these options (empty: none).")
       .def_readwrite("cache", &dind::DaemonOptions::cache,
-                     "A named volume for /var/lib/docker that outlives the daemon (empty: none).");
+                     "A named volume for /var/lib/docker that outlives the daemon (empty: none).")
+      .def_readwrite("carry_registries", &dind::DaemonOptions::carry_registries,
+                     "Carry the outer engine's registry mirrors and insecure registries (the default).")
+      .def_readwrite("carry_mtu", &dind::DaemonOptions::carry_mtu,
+                     "Carry the MTU of the network the daemon joins when below 1500 (the default).")
+      .def_readwrite("carry_proxy", &dind::DaemonOptions::carry_proxy,
+                     "Carry this process's HTTP_PROXY/HTTPS_PROXY/NO_PROXY (the default).")
+      .def_readwrite("credentials", &dind::DaemonOptions::credentials,
+                     "Pull the dind image with $DOCKER_CONFIG/config.json's credentials (the default).")
+      .def_readwrite("login", &dind::DaemonOptions::login,
+                     "Those credentials also for pulls through the daemon (its client and env()'s docker CLI).");
   dind::py::def_keyword_init(opts);
 
   pyb::class_<dind::Daemon>(m, "Daemon",

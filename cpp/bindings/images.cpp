@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common.hpp"
+#include "dind/credentials.hpp"
 
 namespace pyb = pybind11;
 using namespace pybind11::literals;
@@ -36,6 +37,24 @@ dind::py::ImageProgressObject progress(const std::function<dind::JsonStream()>& 
 DIND_BINDINGS(images) {
   m.def("parse_repository_tag", &dind::parse_repository_tag, "name"_a,
         "\"repo[:tag]\" or \"repo@digest\" -> (repo, tag or digest, \"\" when none): the core's rule.");
+  m.def("registry_of_image", &dind::registry_of_image, "image"_a,
+        "The registry an image reference names (docker.io when it names none): the core's rule.");
+  m.def(
+      "resolve_authconfig",
+      [](const std::string& registry, const std::optional<std::string>& config_dir) {
+        std::optional<json> found;
+        {
+          pyb::gil_scoped_release release;  // a helper may take its time
+          auto creds = config_dir ? dind::Credentials::load(*config_dir) : dind::Credentials::from_env();
+          if (auto a = creds.get(registry)) found = a->auth_config();
+        }
+        std::optional<dind::py::JsonObject> r;
+        if (found) r = dind::py::to_python_as<dind::py::JsonObject>(*found);
+        return r;
+      },
+      "registry"_a, "config_dir"_a = pyb::none(),
+      "The credentials for `registry` from config_dir/config.json (None: $DOCKER_CONFIG, else ~/.docker): auths, "
+      "credsStore and credHelpers as the docker CLI reads them; None when there are none.");
   pyb::class_<dind::Images>(m, "Images", "The image endpoints of one client.")
       .def(pyb::init<dind::Client>(), "client"_a, "The image endpoints of `client`.")
       .def(

@@ -6,7 +6,7 @@ import builtins
 import collections.abc
 import datetime
 import typing
-__all__: list[str] = ['Archive', 'ByteStream', 'Client', 'Containers', 'Daemon', 'DaemonOptions', 'DaemonRecord', 'ImageProgress', 'Images', 'Job', 'JobMode', 'JobOptions', 'JsonLines', 'LABEL_CACHE', 'LABEL_CERT_PATH', 'LABEL_CREATED', 'LABEL_DIR', 'LABEL_NAME', 'LABEL_OWNER_CONTAINER', 'LABEL_OWNER_HOST', 'LABEL_OWNER_PID', 'LABEL_OWNER_START', 'LABEL_REACH', 'LABEL_REUSE', 'LABEL_REUSE_HASH', 'LABEL_SESSION', 'LABEL_TLS', 'MAX_API_VERSION', 'MIN_API_VERSION', 'Networks', 'OutputStream', 'Owner', 'PendingWait', 'PullPolicy', 'Reach', 'ReachKind', 'Streams', 'Volumes', 'df', 'endpoint_from_env', 'list_caches', 'local_daemons', 'parse_repository_tag', 'progress_error', 'reap', 'remove_cache', 'remove_daemon', 'session_id']
+__all__: list[str] = ['Archive', 'ByteStream', 'Client', 'Containers', 'Daemon', 'DaemonOptions', 'DaemonRecord', 'ImageProgress', 'Images', 'Job', 'JobMode', 'JobOptions', 'JsonLines', 'LABEL_CACHE', 'LABEL_CERT_PATH', 'LABEL_CREATED', 'LABEL_DIR', 'LABEL_NAME', 'LABEL_OWNER_CONTAINER', 'LABEL_OWNER_HOST', 'LABEL_OWNER_PID', 'LABEL_OWNER_START', 'LABEL_REACH', 'LABEL_REUSE', 'LABEL_REUSE_HASH', 'LABEL_SESSION', 'LABEL_TLS', 'MAX_API_VERSION', 'MIN_API_VERSION', 'Networks', 'OutputStream', 'Owner', 'PendingWait', 'PullPolicy', 'Reach', 'ReachKind', 'Streams', 'Volumes', 'df', 'endpoint_from_env', 'list_caches', 'local_daemons', 'parse_repository_tag', 'progress_error', 'reap', 'registry_of_image', 'remove_cache', 'remove_daemon', 'resolve_authconfig', 'session_id']
 class Client:
     """
     The core's Engine API client: version negotiation, the connection pool, typed errors.
@@ -442,6 +442,38 @@ class DaemonOptions:
     def cache(self, arg0: str) -> None:
         ...
     @property
+    def carry_mtu(self) -> bool:
+        """
+        Carry the MTU of the network the daemon joins when below 1500 (the default).
+        """
+    @carry_mtu.setter
+    def carry_mtu(self, arg0: bool) -> None:
+        ...
+    @property
+    def carry_proxy(self) -> bool:
+        """
+        Carry this process's HTTP_PROXY/HTTPS_PROXY/NO_PROXY (the default).
+        """
+    @carry_proxy.setter
+    def carry_proxy(self, arg0: bool) -> None:
+        ...
+    @property
+    def carry_registries(self) -> bool:
+        """
+        Carry the outer engine's registry mirrors and insecure registries (the default).
+        """
+    @carry_registries.setter
+    def carry_registries(self, arg0: bool) -> None:
+        ...
+    @property
+    def credentials(self) -> bool:
+        """
+        Pull the dind image with $DOCKER_CONFIG/config.json's credentials (the default).
+        """
+    @credentials.setter
+    def credentials(self, arg0: bool) -> None:
+        ...
+    @property
     def dockerd_args(self) -> list[str]:
         """
         Appended to dockerd's flags.
@@ -496,6 +528,14 @@ class DaemonOptions:
         """
     @labels.setter
     def labels(self, arg0: collections.abc.Mapping[str, str]) -> None:
+        ...
+    @property
+    def login(self) -> bool:
+        """
+        Those credentials also for pulls through the daemon (its client and env()'s docker CLI).
+        """
+    @login.setter
+    def login(self, arg0: bool) -> None:
         ...
     @property
     def mounts(self) -> list[str]:
@@ -1267,6 +1307,10 @@ def reap(outer: Client | None = None, older_than: typing.SupportsFloat | typing.
     """
     Removes what dind made whose owner is gone (or older than `older_than` seconds, or all with `everything`; reused daemons too with `reused`): {'containers', 'volumes', 'networks', 'dirs'} removed.
     """
+def registry_of_image(image: str) -> str:
+    """
+    The registry an image reference names (docker.io when it names none): the core's rule.
+    """
 def remove_cache(outer: Client | None, name: str) -> bool:
     """
     Removes a layer cache; False if absent, an error while a container uses it.
@@ -1274,6 +1318,10 @@ def remove_cache(outer: Client | None, name: str) -> bool:
 def remove_daemon(outer: Client | None, name_or_id: str) -> bool:
     """
     Removes one daemon made by dind, any state: container with volumes, private directory. False if absent.
+    """
+def resolve_authconfig(registry: str, config_dir: str | None = None) -> dict[str, typing.Any] | None:
+    """
+    The credentials for `registry` from config_dir/config.json (None: $DOCKER_CONFIG, else ~/.docker): auths, credsStore and credHelpers as the docker CLI reads them; None when there are none.
     """
 def session_id() -> str:
     """

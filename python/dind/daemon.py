@@ -40,6 +40,12 @@ class Dind:
     verified ping), else start one that outlives this process; ``close()`` leaves it running (``dind prune
     --reused`` ends it). ``cache="NAME"``: ``/var/lib/docker`` lives in volume NAME, kept after teardown, used by
     one daemon at a time (``dind cache ls/rm``).
+
+    What the outer engine and the caller know is carried in, each with its opt-out: the engine's registry mirrors
+    and insecure registries (``carry_registries``), the joined network's MTU below 1500 (``carry_mtu``), this
+    process's proxies (``carry_proxy``), and ``$DOCKER_CONFIG/config.json``'s credentials for the dind image's pull
+    (``credentials``); ``login=True`` also makes pulls through the daemon (``d.client``, ``d.env``'s CLI)
+    authenticated.
     """
 
     def __init__(self, image: str = "docker:dind", *, privileged: bool = True, runtime: Optional[str] = None,
@@ -49,7 +55,10 @@ class Dind:
                  name: Optional[str] = None, labels: Optional[Mapping[str, str]] = None, pull: str = "missing",
                  client: Optional[Client] = None, start_timeout: float = 60.0, owner: str = "self",
                  reach: str = "auto", host: Optional[str] = None, insecure_publish: bool = False,
-                 reuse: Optional[str] = None, cache: Optional[str] = None, _core_daemon: Optional[_core.Daemon] = None) -> None:
+                 reuse: Optional[str] = None, cache: Optional[str] = None,
+                 carry_registries: bool = True, carry_mtu: bool = True, carry_proxy: bool = True,
+                 credentials: bool = True, login: bool = False,
+                 _core_daemon: Optional[_core.Daemon] = None) -> None:
         if _core_daemon is None:
             if not tls:
                 warnings.warn(f"dind: starting a daemon without TLS (tls=False): {PLAIN_TCP_RISK}", InsecureWarning,
@@ -64,7 +73,8 @@ class Dind:
                 labels=dict(labels or {}), pull=_core.PullPolicy(pull), outer=_outer_core(client), start_timeout=float(start_timeout),
                 owner=_OWNERS[owner](),
                 reach=_core.ReachKind(reach), host=host or "", insecure_publish=insecure_publish, reuse=reuse or "",
-                cache=cache or "")
+                cache=cache or "", carry_registries=carry_registries, carry_mtu=carry_mtu, carry_proxy=carry_proxy,
+                credentials=credentials, login=login)
             # Before anything exists: a SIGTERM during this very start must still tear it down.
             _install_handlers()
             _core_daemon = _start(options)

@@ -27,6 +27,9 @@ struct ClientConfig {
   std::size_t max_idle = 8;                          // idle keep-alive connections kept
   std::chrono::milliseconds idle_keepalive{30000};   // drop idle connections older than this
   std::size_t max_body = 256u << 20;                 // cap on a unary response body
+  // A docker config directory whose config.json gives a pull without explicit auth its registry's credentials
+  // (dind/credentials.hpp); empty: none (a Dind's client started with login has its private one).
+  std::string docker_config;
   // Dials instead of Connection::open(endpoint) when set (a tunnel); `endpoint` then only names the peer. The same
   // type as Dialer in dind/connection.hpp, spelled out so that this layer needs nothing of the connection layer.
   std::function<std::unique_ptr<Connection>(std::chrono::steady_clock::time_point)> dialer;

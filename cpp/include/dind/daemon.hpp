@@ -86,6 +86,16 @@ struct DaemonOptions {
   // DaemonStartError. Checked between steps and while waiting for the daemon to answer (not inside a pull).
   std::shared_ptr<const std::atomic<bool>> cancel;
 
+  // What the outer engine and the caller know, carried into the daemon (dind/daemon_carry.cpp), each with its
+  // opt-out. What dockerd_args or env already set wins.
+  bool carry_registries = true;  // the outer engine's registry mirrors and insecure registries (its GET /info)
+  bool carry_mtu = true;         // the MTU of the network the daemon joins, when below 1500 (--mtu=N)
+  bool carry_proxy = true;       // this process's HTTP_PROXY, HTTPS_PROXY, NO_PROXY (either case)
+  bool credentials = true;       // $DOCKER_CONFIG/config.json's credentials for the pull of the dind image
+  // Those credentials also for pulls through the daemon: client() sends them, and env() points the docker CLI at a
+  // config.json in the daemon's private directory (DOCKER_CONFIG; removed with the daemon).
+  bool login = false;
+
   bool cancelled() const noexcept { return cancel && cancel->load(); }
 };
 

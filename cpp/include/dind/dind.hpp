@@ -12,6 +12,7 @@
 #include "dind/connection.hpp"
 #include "dind/containers.hpp"
 #include "dind/context.hpp"
+#include "dind/credentials.hpp"
 #include "dind/daemon.hpp"
 #include "dind/demux.hpp"
 #include "dind/dockerignore.hpp"

@@ -4,6 +4,7 @@
 #include "api/routes.hpp"
 #include "dind/base64.hpp"
 #include "dind/build_context.hpp"
+#include "dind/credentials.hpp"
 #include "dind/errors.hpp"
 #include "dind/filters.hpp"
 
@@ -73,7 +74,10 @@ JsonStream Images::pull(const std::string& name, const std::string& tag, const s
   if (!t.empty()) q.emplace_back("tag", t);
   if (!platform.empty()) q.emplace_back("platform", platform);
   Headers h;
-  if (auth) h.emplace_back("X-Registry-Auth", encode_registry_auth(*auth));
+  std::optional<nlohmann::json> found;
+  if (!auth && !client_.config().docker_config.empty())
+    if (auto a = Credentials::load(client_.config().docker_config).for_image(repo)) found = a->auth_config();
+  if (auth || found) h.emplace_back("X-Registry-Auth", encode_registry_auth(auth ? *auth : *found));
   try {
     return JsonStream(client_.stream("POST", "/images/create", q, std::nullopt, h),
                       "pull of " + ref + " from " + client_.host());

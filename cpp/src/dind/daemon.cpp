@@ -97,9 +97,18 @@ Client& Daemon::client() noexcept {
   return *s_->client;
 }
 
+bool Daemon::State::logged_in() const {
+  return !dir.empty() && ::access((docker_config() + "/config.json").c_str(), F_OK) == 0;
+}
+
 std::map<std::string, std::string> Daemon::env() const {
-  if (s_->reach.kind == ReachKind::tunnel) return {{"DOCKER_HOST", "unix://" + s_->socket_path()}};
-  std::map<std::string, std::string> e{{"DOCKER_HOST", s_->reach.address}};
+  std::map<std::string, std::string> e;
+  if (s_->logged_in()) e["DOCKER_CONFIG"] = s_->docker_config();
+  if (s_->reach.kind == ReachKind::tunnel) {
+    e["DOCKER_HOST"] = "unix://" + s_->socket_path();
+    return e;
+  }
+  e["DOCKER_HOST"] = s_->reach.address;
   if (s_->tls) {
     e["DOCKER_TLS_VERIFY"] = "1";
     e["DOCKER_CERT_PATH"] = s_->cert_path;

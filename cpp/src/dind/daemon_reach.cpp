@@ -22,6 +22,12 @@ Client tls_client(const std::string& url, bool tls, const CertBundle* certs,
   return Client(std::move(cfg));
 }
 
+Client with_docker_config(const Client& c, const std::string& docker_config) {
+  ClientConfig cfg = c.config();
+  cfg.docker_config = docker_config;
+  return Client(std::move(cfg));
+}
+
 Client tunnel_client(Client& outer, const std::string& id, const std::string& name,
                      std::optional<std::chrono::milliseconds> timeout) {
   ClientConfig cfg = tunnel_config(outer, id, name);
@@ -127,6 +133,7 @@ Daemon Daemon::attach(const std::string& name_or_id, std::optional<Client> outer
                                 read_file(st.cert_path + "/key.pem"));
     st.client = Client(ClientConfig::from_url(st.reach.address, std::move(tls)));
   }
+  if (st.logged_in()) st.client = detail::with_docker_config(*st.client, st.docker_config());
   // Attached daemons are not removed by accident when the handle goes: `dind env` must not tear down.
   st.kept = true;
   return Daemon(std::move(s));

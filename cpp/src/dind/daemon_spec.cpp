@@ -1,6 +1,7 @@
 #include "daemon_spec.hpp"
 
 #include "cache_claim.hpp"
+#include "daemon_carry.hpp"
 #include "dind/images.hpp"
 #include "dind/tar.hpp"
 
@@ -62,7 +63,8 @@ void check_options(const DaemonOptions& o) {
                 std::to_string(o.start_timeout.count()) + " ms");
 }
 
-nlohmann::json ensure_image(Client& outer, const std::string& image, PullPolicy pull, const std::string& role) {
+nlohmann::json ensure_image(Client& outer, const std::string& image, PullPolicy pull, const std::string& role,
+                            const std::function<std::optional<nlohmann::json>()>& auth) {
   Images images(outer);
   std::optional<nlohmann::json> present;
   try {
@@ -74,19 +76,22 @@ nlohmann::json ensure_image(Client& outer, const std::string& image, PullPolicy 
     throw Error("the " + role + " " + image + " is not on the engine at " + outer.host() +
                 " and the pull policy is 'never' (load or build it first)");
   auto [repo, tag] = parse_repository_tag(image);
+  // The credentials are looked up first: a helper that fails is an error of its own (naming it), not a pull's.
+  const std::optional<nlohmann::json> credentials = auth ? auth() : std::nullopt;
   try {
-    images.pull(repo, tag.empty() ? "latest" : tag).read_all();
+    images.pull(repo, tag.empty() ? "latest" : tag, credentials).read_all();
   } catch (const Error& e) {
     if (present) return *present;  // 'always' with a local copy: keep going with what is there
     throw Error("the " + role + " " + image + " is not on the engine at " + outer.host() +
-                " and pulling it failed: " + e.what());
+                " and pulling it failed: " + e.what() +
+                (auth && !credentials ? " (no credentials for its registry in $DOCKER_CONFIG/config.json)" : ""));
   }
   return images.inspect(image);
 }
 
 nlohmann::json create_body(const DaemonOptions& o, const ReachPlan& plan,
                            const std::map<std::string, std::string>& labels, const std::string& name,
-                           const nlohmann::json& image, bool hold_for_certs) {
+                           const nlohmann::json& image, bool hold_for_certs, bool source_env_file) {
   const std::string port = daemon_port(o.tls);
   nlohmann::json cmd = nlohmann::json::array();
   // Without TLS nothing authenticates a caller: anyone who reaches the port controls the daemon (and, privileged, the
@@ -137,8 +142,11 @@ nlohmann::json create_body(const DaemonOptions& o, const ReachPlan& plan,
     nlohmann::json aliases = network == o.network ? o.aliases : std::vector<std::string>{};
     body["NetworkingConfig"] = {{"EndpointsConfig", {{network, {{"Aliases", aliases}}}}}};
   }
-  if (hold_for_certs) {
-    nlohmann::json entrypoint = {"/bin/sh", "-c", kHoldScript, "dind-hold"};
+  if (hold_for_certs || source_env_file) {
+    // The env file (secret proxies) is read once and deleted, so that it shows neither in inspect nor on disk.
+    const std::string source =
+        source_env_file ? std::string("set -a; . /") + kProxyEnvFile + "; set +a; rm -f /" + kProxyEnvFile + "; " : "";
+    nlohmann::json entrypoint = {"/bin/sh", "-c", source + (hold_for_certs ? kHoldScript : "exec \"$@\""), "dind-hold"};
     const nlohmann::json own = image["Config"].value("Entrypoint", nlohmann::json());
     if (own.is_array())
       for (const auto& part : own) entrypoint.push_back(part);

@@ -20,14 +20,16 @@ void check_options(const DaemonOptions& o);
 
 // `image` is on the engine afterwards (pulled as `pull` says); returns its inspect. `role` names it in errors
 // ("dind image", "job image").
-nlohmann::json ensure_image(Client& outer, const std::string& image, PullPolicy pull, const std::string& role);
+// `auth` (optional) gives the pull's X-Registry-Auth; called only when a pull happens.
+nlohmann::json ensure_image(Client& outer, const std::string& image, PullPolicy pull, const std::string& role,
+                            const std::function<std::optional<nlohmann::json>()>& auth = {});
 
 // The body of POST /containers/create. With `hold_for_certs` the image's entrypoint waits (a shell loop) until
 // certs_tar(..., true) has been put into the container: the network reach learns the address the cert must name only
 // once the container runs.
 nlohmann::json create_body(const DaemonOptions& o, const ReachPlan& plan,
                            const std::map<std::string, std::string>& labels, const std::string& name,
-                           const nlohmann::json& image, bool hold_for_certs);
+                           const nlohmann::json& image, bool hold_for_certs, bool source_env_file = false);
 
 // The server cert's names and addresses: the container's name and aliases, the host a published port is dialled at,
 // `address` (the network reach's), and the extra SANs asked for.

@@ -1,12 +1,15 @@
 // Daemon::start, step by step: plan, prepare, create, start, find the address, wait until ready, finish. The Daemon
 // being built owns whatever exists at each step, so any throw removes the container and the private directory.
 #include "cache_claim.hpp"
+#include "daemon_carry.hpp"
 #include "daemon_reuse.hpp"
 #include "daemon_spec.hpp"
 #include "daemon_state.hpp"
 #include "dind/archive.hpp"
 #include "dind/containers.hpp"
+#include "dind/credentials.hpp"
 #include "dind/networks.hpp"
+#include "dind/tar.hpp"
 #include "dind/tunnel.hpp"
 #include "readiness.hpp"
 
@@ -26,7 +29,8 @@ class DaemonStart {
   std::optional<Daemon> run() {
     plan();
     if (!o_.reuse.empty()) {
-      reuse_hash_ = detail::reuse_hash(o_, plan_, detail::create_body(o_, plan_, {}, "", image_, certs_later_));
+      const auto body = detail::create_body(spec_, plan_, {}, "", image_, certs_later_, !carried_.secret_env.empty());
+      reuse_hash_ = detail::reuse_hash(o_, plan_, body);
       if (auto earlier = detail::find_reusable(st_.outer, o_, reuse_hash_, st_.reuse_note)) return earlier;
     }
     prepare();
@@ -47,7 +51,10 @@ class DaemonStart {
   // image.
   void plan() {
     plan_ = plan_reach(st_.outer, {o_.reach, o_.host, o_.tls, o_.insecure_publish, o_.network});
-    image_ = detail::ensure_image(st_.outer, o_.image, o_.pull, "dind image");
+    std::function<std::optional<nlohmann::json>()> auth;
+    if (o_.credentials) auth = [this] { return detail::pull_auth(o_.image); };
+    image_ = detail::ensure_image(st_.outer, o_.image, o_.pull, "dind image", auth);
+    carry();
     st_.reach.kind = plan_.kind;
     st_.reach.reason = plan_.reason;
     // The network reach dials an address known only once the container runs: its certs come after the start.
@@ -68,6 +75,17 @@ class DaemonStart {
     if (o_.tls && !certs_later_) bundle_ = CertBundle::make(detail::cert_options(o_, st_.name, plan_));
     if (o_.tls) st_.cert_path = st_.dir + "/certs";  // DOCKER_CERT_PATH holds nothing but the client's three files
     t_certs_ = SteadyClock::now();
+  }
+
+  // The settings carried from the outer engine and the caller, on top of the options (whatever they set wins).
+  void carry() {
+    const std::string network = !o_.network.empty()                ? o_.network
+                                : plan_.kind == ReachKind::network ? plan_.network
+                                                                   : "";
+    carried_ = detail::carry(st_.outer, o_, network, image_);
+    spec_ = o_;
+    for (const auto& a : carried_.dockerd_args) spec_.dockerd_args.push_back(a);
+    for (const auto& [k, v] : carried_.env) spec_.env.emplace(k, v);
   }
 
   std::map<std::string, std::string> labels() const {
@@ -91,7 +109,8 @@ class DaemonStart {
   // needs, with its certs in place unless they come after the start.
   void create() {
     try {
-      const auto body = detail::create_body(o_, plan_, labels(), st_.name, image_, certs_later_);
+      const bool env_file = !carried_.secret_env.empty();
+      const auto body = detail::create_body(spec_, plan_, labels(), st_.name, image_, certs_later_, env_file);
       st_.id = Containers(st_.outer).create(body, st_.name).value("Id", "");
     } catch (const Conflict& e) {
       throw DaemonStartError("creating " + what_ + " failed: the name is taken (" + e.message() + ")", "");
@@ -104,6 +123,11 @@ class DaemonStart {
     if (plan_.kind == ReachKind::network && !o_.network.empty() && plan_.network != o_.network)
       Networks(st_.outer).connect(plan_.network, st_.id);
     if (bundle_) put_certs(/*release=*/false);
+    if (!carried_.secret_env.empty()) {
+      TarWriter tar;
+      tar.add_bytes(detail::kProxyEnvFile, carried_.secret_env, 0600);
+      Archive(st_.outer).put(st_.id, "/", body_from_memory(tar.to_string()));
+    }
     t_create_ = SteadyClock::now();
     check_cancel("after it was created");
   }
@@ -180,6 +204,10 @@ class DaemonStart {
     } else {
       st_.client = detail::tls_client(st_.reach.address, o_.tls, bundle_ ? &*bundle_ : nullptr, std::nullopt);
     }
+    if (o_.login) {
+      write_docker_config(st_.docker_config(), Credentials::from_env().all());
+      st_.client = detail::with_docker_config(*st_.client, st_.docker_config());
+    }
     detail::write_reach(st_.dir, st_.reach);
     if (!o_.reuse.empty()) d_.keep(true);  // for the next run: only reap(reused) or remove() ends it
     const auto t_ready = SteadyClock::now();
@@ -196,6 +224,8 @@ class DaemonStart {
   SteadyClock::time_point t_certs_, t_create_, t_start_;
   ReachPlan plan_;
   nlohmann::json image_;
+  detail::Carried carried_;
+  DaemonOptions spec_;  // the options with what was carried
   Owner owner_;
   bool certs_later_ = false;
   std::string reuse_hash_;

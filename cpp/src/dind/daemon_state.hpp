@@ -32,6 +32,9 @@ struct Daemon::State {
 
   explicit State(Client o) : outer(std::move(o)) {}
   std::string socket_path() const { return dir + "/docker.sock"; }
+  // The docker CLI's config dir of a daemon started with login (its config.json holds the credentials).
+  std::string docker_config() const { return dir + "/docker"; }
+  bool logged_in() const;  // docker_config() holds a config.json
 };
 
 namespace detail {
@@ -45,6 +48,8 @@ Client tunnel_client(Client& outer, const std::string& id, const std::string& na
 // The final reach, for attach() in another process (dir/reach.json): the labels only hold the plan, and the
 // automatic reach may have fallen back to the tunnel after the create.
 void write_reach(const std::string& dir, const Reach& r);
+// `c` with pulls that take their credentials from `docker_config`/config.json.
+Client with_docker_config(const Client& c, const std::string& docker_config);
 
 }  // namespace detail
 }  // namespace dind

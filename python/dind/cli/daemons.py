@@ -43,6 +43,15 @@ def add_daemon_options(p: argparse.ArgumentParser) -> None:
                    help="when to pull the image (default: missing)")
     g.add_argument("--load", action="append", default=[], metavar="IMAGE",
                    help="image of the outer engine to load into the daemon, repeatable")
+    g.add_argument("--no-carry-registries", action="store_true",
+                   help="do not carry the outer engine's registry mirrors and insecure registries")
+    g.add_argument("--no-carry-mtu", action="store_true",
+                   help="do not carry the MTU of the network the daemon joins (carried when below 1500)")
+    g.add_argument("--no-carry-proxy", action="store_true", help="do not carry HTTP_PROXY/HTTPS_PROXY/NO_PROXY")
+    g.add_argument("--no-credentials", action="store_true",
+                   help="pull the dind image without $DOCKER_CONFIG/config.json's credentials")
+    g.add_argument("--login", action="store_true",
+                   help="pulls through the daemon use those credentials too (env's DOCKER_CONFIG)")
     g.add_argument("--timeout", type=seconds, default=60.0, help="start timeout in seconds (default: 60)")
     g.add_argument("--reuse", metavar="KEY",
                    help="attach to the daemon that an earlier run started with this key and the same options, or "
@@ -62,6 +71,8 @@ def start_daemon(args: argparse.Namespace, owner: str) -> Any:
         "name": args.name, "pull": args.pull, "start_timeout": args.timeout, "owner": owner,
         "reach": args.reach, "host": args.host, "insecure_publish": args.insecure_publish,
         "reuse": args.reuse, "cache": args.cache,
+        "carry_registries": not args.no_carry_registries, "carry_mtu": not args.no_carry_mtu,
+        "carry_proxy": not args.no_carry_proxy, "credentials": not args.no_credentials, "login": args.login,
     }
     if args.runtime:
         kwargs.update(runtime=args.runtime, privileged=False)
