@@ -76,8 +76,8 @@ def test_auths_give_user_and_password_by_key_or_host(registry: Registry, tmp_pat
 def test_a_credential_helper_answers_and_a_token_is_an_identity_token(
         registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bin_dir = _helper(tmp_path, "t", 'read s; [ "$1" = get ] || exit 3\n'
-                      'case "$s" in *5*) echo "{\\"Username\\":\\"' + USER + '\\",\\"Secret\\":\\"' + PASSWORD +
-                      '\\"}";; *) echo "{\\"Username\\":\\"<token>\\",\\"Secret\\":\\"tk\\"}";; esac\n')
+                      'case "$s" in *' + registry.host + ') echo "{\\"Username\\":\\"' + USER +
+                      '\\",\\"Secret\\":\\"' + PASSWORD + '\\"}";; *) echo "{\\"Username\\":\\"<token>\\",\\"Secret\\":\\"tk\\"}";; esac\n')
     monkeypatch.setenv("PATH", bin_dir + os.pathsep + os.environ["PATH"])
     cfg = registry.config_dir({"credHelpers": {registry.host: "t"}, "credsStore": "t"})
     assert _core.resolve_authconfig(registry.host, cfg)["password"] == PASSWORD
