@@ -39,3 +39,4 @@
 #include "dind/tls.hpp"
 #include "dind/tunnel.hpp"
 #include "dind/volumes.hpp"
+#include "dind/wait.hpp"

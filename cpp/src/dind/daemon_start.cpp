@@ -157,6 +157,7 @@ class DaemonStart {
     } else {
       st_.client = detail::tls_client(st_.reach.address, o_.tls, bundle_ ? &*bundle_ : nullptr, std::nullopt);
     }
+    st_.client = detail::with_port_reach(*st_.client, st_.outer, st_.reach, st_.id, st_.name);
     detail::write_reach(st_.dir, st_.reach);
     const auto t_ready = SteadyClock::now();
     st_.timings = {duration_cast<microseconds>(t_certs_ - t0_), duration_cast<microseconds>(t_create_ - t_certs_),
