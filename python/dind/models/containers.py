@@ -223,6 +223,28 @@ def _remove_quietly(container: "Container") -> None:
         pass
 
 
+def _wait_of(kwargs: Dict[str, Any], detach: bool) -> Optional[Mapping[str, Any]]:
+    """run()'s ``wait=`` (dind's own: a dict of ``Container.wait_for``'s keywords), checked before anything is made."""
+    wait = kwargs.pop("wait", None)
+    if wait is not None and not detach:
+        raise errors.InvalidArgument("run(wait=...) needs detach=True: without it run() waits for the exit")
+    if wait is not None and not isinstance(wait, Mapping):
+        raise errors.InvalidArgument(f"run(wait=...) takes a dict of wait_for()'s keywords, not {wait!r}")
+    return wait
+
+
+def _start_waiting(container: "Container", wait: Optional[Mapping[str, Any]]) -> "Container":
+    """Starts it and, with ``wait``, waits for it; if either fails it is removed: nothing left that was not asked for."""
+    try:
+        container.start()
+        if wait is not None:
+            container.wait_for(**wait)
+    except BaseException:
+        _remove_quietly(container)
+        raise
+    return container
+
+
 class _RemoveWhenDone:
     """run(stream=True, remove=True): the log stream, removing the container once it is read to its end or closed."""
 
@@ -294,21 +316,10 @@ class ContainerCollection(Collection[Container]):
         platform = kwargs.get("platform")
         if detach and remove:
             kwargs["auto_remove"] = True
-        wait = kwargs.pop("wait", None)  # dind's own: a dict of Container.wait_for's keywords
-        if wait is not None and not detach:
-            raise errors.InvalidArgument("run(wait=...) needs detach=True: without it run() waits for the exit")
-        if wait is not None and not isinstance(wait, Mapping):
-            raise errors.InvalidArgument(f"run(wait=...) takes a dict of wait_for()'s keywords, not {wait!r}")
+        wait = _wait_of(kwargs, detach)
         container = self._create_pulling(image, command, platform, kwargs)
         if detach:
-            try:
-                container.start()
-                if wait is not None:
-                    container.wait_for(**wait)
-            except BaseException:
-                _remove_quietly(container)  # nothing left behind that was not asked for
-                raise
-            return container
+            return _start_waiting(container, wait)
 
         auto_remove = bool(kwargs.get("auto_remove"))
         remove_after = remove and not auto_remove
