@@ -56,6 +56,8 @@ void translate(std::exception_ptr p) {
         api_error_as<dind::ServerError>(e, "ServerError") || api_error_as<dind::ApiError>(e, "APIError");
   } catch (const dind::DaemonStartError& e) {
     raise("DaemonStartError", errors_module().attr("DaemonStartError")(e.what(), e.log_tail()));
+  } catch (const dind::ContainerExitedError& e) {
+    raise("ContainerExited", errors_module().attr("ContainerExited")(e.what(), e.id(), e.exit_code(), e.log_tail()));
   } catch (const dind::TlsError& e) {
     raise("TLSError", errors_module().attr("TLSError")(e.what()));
   } catch (const dind::TimeoutError& e) {

@@ -6,7 +6,7 @@ import builtins
 import collections.abc
 import datetime
 import typing
-__all__: list[str] = ['Archive', 'ByteStream', 'Client', 'Containers', 'Daemon', 'DaemonOptions', 'DaemonRecord', 'ImageProgress', 'Images', 'Job', 'JobMode', 'JobOptions', 'JsonLines', 'LABEL_CACHE', 'LABEL_CERT_PATH', 'LABEL_CREATED', 'LABEL_DIR', 'LABEL_NAME', 'LABEL_OWNER_CONTAINER', 'LABEL_OWNER_HOST', 'LABEL_OWNER_PID', 'LABEL_OWNER_START', 'LABEL_REACH', 'LABEL_REUSE', 'LABEL_REUSE_HASH', 'LABEL_SESSION', 'LABEL_TLS', 'MAX_API_VERSION', 'MIN_API_VERSION', 'Networks', 'OutputStream', 'Owner', 'PendingWait', 'PullPolicy', 'Reach', 'ReachKind', 'Streams', 'Volumes', 'df', 'endpoint_from_env', 'list_caches', 'local_daemons', 'parse_repository_tag', 'progress_error', 'reap', 'registry_of_image', 'remove_cache', 'remove_daemon', 'resolve_authconfig', 'session_id']
+__all__: list[str] = ['Archive', 'ByteStream', 'Client', 'Containers', 'Daemon', 'DaemonOptions', 'DaemonRecord', 'ImageProgress', 'Images', 'Job', 'JobMode', 'JobOptions', 'JsonLines', 'LABEL_CACHE', 'LABEL_CERT_PATH', 'LABEL_CREATED', 'LABEL_DIR', 'LABEL_NAME', 'LABEL_OWNER_CONTAINER', 'LABEL_OWNER_HOST', 'LABEL_OWNER_PID', 'LABEL_OWNER_START', 'LABEL_REACH', 'LABEL_REUSE', 'LABEL_REUSE_HASH', 'LABEL_SESSION', 'LABEL_TLS', 'MAX_API_VERSION', 'MIN_API_VERSION', 'Networks', 'OutputStream', 'Owner', 'PendingWait', 'PullPolicy', 'Reach', 'ReachKind', 'Streams', 'Volumes', 'WaitOptions', 'df', 'endpoint_from_env', 'list_caches', 'local_daemons', 'parse_repository_tag', 'progress_error', 'reap', 'registry_of_image', 'remove_cache', 'remove_daemon', 'resolve_authconfig', 'session_id', 'wait_for']
 class Client:
     """
     The core's Engine API client: version negotiation, the connection pool, typed errors.
@@ -1279,6 +1279,82 @@ class Volumes:
         """
         DELETE /volumes/{name}.
         """
+class WaitOptions:
+    """
+    What wait_for() waits for (cpp/include/dind/wait.hpp).
+    """
+    def __init__(self, **kwargs: typing.Any) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def describe(self) -> str:
+        """
+        What is awaited, as messages say it.
+        """
+    @property
+    def healthy(self) -> bool:
+        """
+        State.Health.Status is healthy.
+        """
+    @healthy.setter
+    def healthy(self, arg0: bool) -> None:
+        ...
+    @property
+    def http(self) -> str:
+        """
+        A path: GET on the published `http_port` (default: port, else 80).
+        """
+    @http.setter
+    def http(self, arg0: str) -> None:
+        ...
+    @property
+    def http_port(self) -> int:
+        """
+        The container's port the GET goes to.
+        """
+    @http_port.setter
+    def http_port(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def log(self) -> str:
+        """
+        A regex matched against the log (stdout and stderr) as it streams.
+        """
+    @log.setter
+    def log(self, arg0: str) -> None:
+        ...
+    @property
+    def log_tail(self) -> int:
+        """
+        Lines of the container's log carried by the errors.
+        """
+    @log_tail.setter
+    def log_tail(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def port(self) -> int:
+        """
+        The container's port N/tcp (published): a connection opens.
+        """
+    @port.setter
+    def port(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def status(self) -> int:
+        """
+        The status the GET must answer (0: any 2xx or 3xx).
+        """
+    @status.setter
+    def status(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def timeout(self) -> datetime.timedelta:
+        """
+        How long to wait in all.
+        """
+    @timeout.setter
+    def timeout(self, arg0: datetime.timedelta) -> None:
+        ...
 def df(client: Client) -> dict[str, typing.Any]:
     """
     GET /system/df: data usage of images, containers, volumes and the build cache.
@@ -1326,6 +1402,10 @@ def resolve_authconfig(registry: str, config_dir: str | None = None) -> dict[str
 def session_id() -> str:
     """
     The id of this process's dind session (the dind.session label).
+    """
+def wait_for(client: Client, id: str, options: WaitOptions) -> None:
+    """
+    Blocks until container `id` meets `options`; ContainerExited if it exits first, TimeoutError at the timeout.
     """
 LABEL_CACHE: str = 'dind.cache'
 LABEL_CERT_PATH: str = 'dind.cert-path'

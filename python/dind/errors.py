@@ -129,6 +129,19 @@ class ContainerError(DockerException):
         super().__init__(f"Command '{command}' in image '{image}' returned non-zero exit status {exit_status}{err}")
 
 
+class ContainerExited(ContainerError):
+    """A container exited (or was removed) while a wait for it ran; ``exit_status`` is -1 when it was removed."""
+
+    def __init__(self, message: str, container: str, exit_status: int, log_tail: str = "") -> None:
+        DockerException.__init__(self, message)
+        self.container = container
+        self.exit_status = exit_status
+        self.command = None
+        self.image = ""
+        self.log_tail = log_tail
+        self.stderr = log_tail.encode()
+
+
 class InvalidArgument(DockerException):
     """An argument has a value the call cannot use (docker-py's ``docker.errors.InvalidArgument``)."""
 

@@ -22,7 +22,7 @@ HEADER_LAYER = {
     "demux": 4, "jsonlines": 4, "base64": 4, "tar": 4, "extract": 4, "build_context": 4, "dockerignore": 4,
     "path_stat": 4,
     "client": 5, "containers": 5, "images": 5, "networks": 5, "volumes": 5, "system": 5, "exec": 5, "events": 5,
-    "streams": 5, "frames": 5, "credentials": 5, "archive": 5, "filters": 5, "tunnel": 5, "body_source": 5, "json_stream": 5,
+    "streams": 5, "frames": 5, "credentials": 5, "archive": 5, "filters": 5, "tunnel": 5, "wait": 5, "body_source": 5, "json_stream": 5,
     "certs": 6, "private_dir": 6, "daemon": 6, "reach": 6, "session": 6, "job": 6, "cache": 6,
     "dind": 7,  # the umbrella header: nothing in cpp/src includes it
 }

@@ -16,6 +16,7 @@
 namespace dind {
 
 class Connection;
+class PortReach;  // dind/wait.hpp
 
 // Everything a Client needs; immutable once the client is made.
 struct ClientConfig {
@@ -34,6 +35,9 @@ struct ClientConfig {
   // type as Dialer in dind/connection.hpp, spelled out so that this layer needs nothing of the connection layer.
   std::function<std::unique_ptr<Connection>(std::chrono::steady_clock::time_point)> dialer;
 
+  // How this process dials a port the engine publishes (dind/wait.hpp); unset: at the engine's host. A dind
+  // daemon's client carries one that fits its reach.
+  std::shared_ptr<const PortReach> ports;
   // A config for `url` (tcp:// becomes TLS when `tls` is given).
   static ClientConfig from_url(const std::string& url, std::optional<TlsConfig> tls = std::nullopt);
   // The docker CLI's rules. A non-empty DOCKER_HOST wins; else the current docker context (DOCKER_CONTEXT, else

@@ -41,3 +41,4 @@
 #include "dind/tls.hpp"
 #include "dind/tunnel.hpp"
 #include "dind/volumes.hpp"
+#include "dind/wait.hpp"

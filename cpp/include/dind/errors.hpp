@@ -100,6 +100,25 @@ class DaemonStartError : public Error {
   std::string summary_, log_tail_;
 };
 
+// A container exited (or was removed) while something waited for it to be ready (dind/wait.hpp); carries its exit
+// code (-1: removed) and the tail of its log.
+class ContainerExitedError : public Error {
+ public:
+  ContainerExitedError(const std::string& what, std::string id, int exit_code, std::string log_tail)
+      : Error(log_tail.empty() ? what : what + "\n--- last lines of its log ---\n" + log_tail),
+        id_(std::move(id)),
+        exit_code_(exit_code),
+        log_tail_(std::move(log_tail)) {}
+  const std::string& id() const noexcept { return id_; }
+  int exit_code() const noexcept { return exit_code_; }
+  const std::string& log_tail() const noexcept { return log_tail_; }
+
+ private:
+  std::string id_;
+  int exit_code_;
+  std::string log_tail_;
+};
+
 // In a catch block: throws the exception being handled again as the same kind (an ApiError keeps its status, method
 // and path), with `doing` in front of its message: a composite operation says which step, which object, which daemon
 // ("loading busybox:latest into dind-3f2a (tcp://127.0.0.1:32801): ..."). Anything that is not a dind::Error goes on

@@ -9,6 +9,7 @@
 #include "daemon_state.hpp"
 #include "dind/containers.hpp"
 #include "dind/tunnel.hpp"
+#include "dind/wait.hpp"
 
 namespace dind {
 namespace detail {
@@ -32,6 +33,22 @@ Client tunnel_client(Client& outer, const std::string& id, const std::string& na
                      std::optional<std::chrono::milliseconds> timeout) {
   ClientConfig cfg = tunnel_config(outer, id, name);
   if (timeout) cfg.timeout = cfg.connect_timeout = *timeout;
+  return Client(std::move(cfg));
+}
+
+// The loopback reach: this process stands on the engine's host, which routes to the dind container's address on its
+// network. The network reach: that address is the one dialled already. Elsewhere only the engine gets in.
+Client with_port_reach(const Client& client, Client& outer, const Reach& reach, const std::string& id,
+                       const std::string& name) {
+  ClientConfig cfg = client.config();
+  std::string address;
+  if (reach.kind == ReachKind::network) {
+    address = Endpoint::parse(reach.address).host;
+  } else if (reach.kind == ReachKind::loopback) {
+    const auto nets = Containers(outer).inspect(id)["NetworkSettings"].value("Networks", nlohmann::json::object());
+    for (auto it = nets.begin(); it != nets.end() && address.empty(); ++it) address = it->value("IPAddress", "");
+  }
+  cfg.ports = address.empty() ? exec_port_reach(outer, id, name) : direct_port_reach(address);
   return Client(std::move(cfg));
 }
 
@@ -134,6 +151,7 @@ Daemon Daemon::attach(const std::string& name_or_id, std::optional<Client> outer
     st.client = Client(ClientConfig::from_url(st.reach.address, std::move(tls)));
   }
   if (st.logged_in()) st.client = detail::with_docker_config(*st.client, st.docker_config());
+  st.client = detail::with_port_reach(*st.client, st.outer, st.reach, st.id, st.name);
   // Attached daemons are not removed by accident when the handle goes: `dind env` must not tear down.
   st.kept = true;
   return Daemon(std::move(s));

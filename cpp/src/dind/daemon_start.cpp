@@ -208,6 +208,7 @@ class DaemonStart {
       write_docker_config(st_.docker_config(), Credentials::from_env().all());
       st_.client = detail::with_docker_config(*st_.client, st_.docker_config());
     }
+    st_.client = detail::with_port_reach(*st_.client, st_.outer, st_.reach, st_.id, st_.name);
     detail::write_reach(st_.dir, st_.reach);
     if (!o_.reuse.empty()) d_.keep(true);  // for the next run: only reap(reused) or remove() ends it
     const auto t_ready = SteadyClock::now();

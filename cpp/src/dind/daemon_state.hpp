@@ -45,6 +45,10 @@ Client tls_client(const std::string& url, bool tls, const CertBundle* certs,
 // A client of the daemon in container `id` on `outer`, through the tunnel.
 Client tunnel_client(Client& outer, const std::string& id, const std::string& name,
                      std::optional<std::chrono::milliseconds> timeout);
+// `client` (the daemon's) given the way this process dials the daemon's published ports (dind/wait.hpp): the dind
+// container's address for the loopback and network reaches, an exec in it for the tunnel and published ones.
+Client with_port_reach(const Client& client, Client& outer, const Reach& reach, const std::string& id,
+                       const std::string& name);
 // The final reach, for attach() in another process (dir/reach.json): the labels only hold the plan, and the
 // automatic reach may have fallen back to the tunnel after the create.
 void write_reach(const std::string& dir, const Reach& r);

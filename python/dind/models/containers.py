@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union, cast
 
 from .. import _core, errors
 from .container_config import build_create_body, parse_bytes
-from .resource import Collection, Model
+from .resource import Collection, Model, core_client
 
 def _wait_result(pending: _core.PendingWait, timeout: Optional[float], what: str) -> Dict[str, Any]:
     """The result of a registered wait; ``timeout`` (seconds) → TimeoutError; Ctrl-C ends it (the core's one
@@ -103,6 +103,22 @@ class Container(Model):
         """
         pending = self._group.begin_wait(self.id, condition)
         return _wait_result(pending, timeout, f"waiting for container {self.short_id} on {self.client.base_url}")
+
+    def wait_for(self, log: Optional[str] = None, port: Optional[int] = None, http: Optional[str] = None,
+                 http_port: Optional[int] = None, status: Optional[int] = None, healthy: bool = False,
+                 timeout: float = 60.0) -> "Container":
+        """Block until it is ready: ``log`` (a regex on stdout and stderr), ``port`` (N/tcp, published, accepts a
+        connection), ``http`` (a path: GET on ``http_port``, default ``port`` else 80, answers 2xx/3xx or ``status``),
+        ``healthy`` (its healthcheck says healthy); all given must hold within ``timeout`` seconds.
+
+        Ports are dialled from where this process stands (a dind daemon's ports through its reach). Raises
+        ``ContainerExited`` (a ``ContainerError``, with its exit code and log tail) at once if it exits first,
+        ``TimeoutError`` naming what was awaited when the time passes. Returns the container.
+        """
+        options = _core.WaitOptions(log=log or "", port=int(port or 0), http=http or "", http_port=int(http_port or 0),
+                                    status=int(status or 0), healthy=bool(healthy), timeout=float(timeout))
+        _core.wait_for(core_client(self.client), str(self.id), options)
+        return self
 
     def top(self, ps_args: Optional[str] = None) -> Dict[str, Any]:
         """The processes running in it: ``{'Titles': [...], 'Processes': [[...]]}``."""
@@ -207,6 +223,28 @@ def _remove_quietly(container: "Container") -> None:
         pass
 
 
+def _wait_of(kwargs: Dict[str, Any], detach: bool) -> Optional[Mapping[str, Any]]:
+    """run()'s ``wait=`` (dind's own: a dict of ``Container.wait_for``'s keywords), checked before anything is made."""
+    wait = kwargs.pop("wait", None)
+    if wait is not None and not detach:
+        raise errors.InvalidArgument("run(wait=...) needs detach=True: without it run() waits for the exit")
+    if wait is not None and not isinstance(wait, Mapping):
+        raise errors.InvalidArgument(f"run(wait=...) takes a dict of wait_for()'s keywords, not {wait!r}")
+    return wait
+
+
+def _start_waiting(container: "Container", wait: Optional[Mapping[str, Any]]) -> "Container":
+    """Starts it and, with ``wait``, waits for it; if either fails it is removed: nothing left that was not asked for."""
+    try:
+        container.start()
+        if wait is not None:
+            container.wait_for(**wait)
+    except BaseException:
+        _remove_quietly(container)
+        raise
+    return container
+
+
 class _RemoveWhenDone:
     """run(stream=True, remove=True): the log stream, removing the container once it is read to its end or closed."""
 
@@ -278,10 +316,10 @@ class ContainerCollection(Collection[Container]):
         platform = kwargs.get("platform")
         if detach and remove:
             kwargs["auto_remove"] = True
+        wait = _wait_of(kwargs, detach)
         container = self._create_pulling(image, command, platform, kwargs)
         if detach:
-            container.start()
-            return container
+            return _start_waiting(container, wait)
 
         auto_remove = bool(kwargs.get("auto_remove"))
         remove_after = remove and not auto_remove
