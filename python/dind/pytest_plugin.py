@@ -8,12 +8,10 @@ Fixtures:
   ``dind_job``      ``dind_job(command, **Job_kwargs) -> Job``: CI job containers beside a dind sidecar (workspace:
                     the test's ``tmp_path`` unless given), all ended and removed after the test
 
-Options: ``--dind-image`` (default ``$DIND_IMAGE`` or ``docker:dind``), ``--dind-keep`` (leave the session daemon
-running and print its env), ``--dind-timeout`` (start timeout in seconds, default ``$DIND_TIMEOUT`` or 60),
-``--dind-job-image`` (the jobs' image, default ``$DIND_JOB_IMAGE`` or ``docker:cli``), ``--dind-share`` (with
-pytest-xdist: the controller starts one session daemon and every worker attaches to it), ``--dind-arg ARG``
-(repeatable: a dockerd flag), ``--dind-option KEY=VALUE`` (repeatable: any ``dind.Dind`` keyword), ``--dind-lazy``
-(no background start).
+Options (python/dind/plugin_options.py): ``--dind-image``, ``--dind-keep`` (leave the session daemon running and
+print its env), ``--dind-timeout``, ``--dind-job-image``, ``--dind-share`` (with pytest-xdist: one session daemon,
+started by the controller, for every worker), ``--dind-arg ARG`` (a dockerd flag), ``--dind-option KEY=VALUE`` (any
+``dind.Dind`` keyword), ``--dind-lazy`` (no background start).
 
 The session daemon is started on a background thread as the session starts, while tests are collected and imported;
 the ``dind`` fixture then only waits for the rest of that start (a start failure is raised there, with its own
@@ -26,9 +24,6 @@ daemon fails, the tail of that daemon's log is added to its report.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import shlex
 import sys
 import time
@@ -37,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Dict, Generator, Iterator, List, Optional
 
 import pytest
 
+from . import plugin_options
 
 if TYPE_CHECKING:  # pragma: no cover
     from pluggy import Result
@@ -256,107 +252,17 @@ def _state(config: pytest.Config) -> _State:
     return config.stash[_STATE]
 
 
-def _default_timeout() -> float:
-    raw = os.environ.get("DIND_TIMEOUT", "")
-    try:
-        return float(raw) if raw else 60.0
-    except ValueError:
-        return 60.0
-
-
 def session_daemon_figures(config: pytest.Config) -> Dict[str, float]:
     """Seconds the session daemon took to start (``"start"``, the reap before it included) and the first test that
     used it waited for it (``"wait"``); empty until the ``dind`` fixture has it (or with --dind-share)."""
     return dict(_state(config).figures)
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
-
-
-def _dind_keywords() -> List[str]:
-    """The keywords ``dind.Dind`` takes (from its signature, so that new ones need no change here)."""
-    import inspect
-
-    from .daemon import Dind
-
-    params = inspect.signature(Dind.__init__).parameters.values()
-    return [p.name for p in params if p.name != "self" and not p.name.startswith("_")
-            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-
-
-def _option_value(text: str) -> Any:
-    """A command line's value: JSON lists/objects, true/false, null/none, ints, floats; anything else a str."""
-    low = text.strip().lower()
-    if text.strip()[:1] in ("[", "{"):
-        try:
-            return json.loads(text)
-        except ValueError as e:
-            raise argparse.ArgumentTypeError(f"not JSON: {text!r} ({e})") from None
-    if low in ("true", "false"):
-        return low == "true"
-    if low in ("null", "none"):
-        return None
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
-def _dind_option(text: str) -> Any:
-    """``KEY=VALUE`` -> (KEY, value) for ``dind.Dind(KEY=value)``; an unknown KEY is a usage error."""
-    key, sep, raw = text.partition("=")
-    key = key.strip()
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (a dind.Dind keyword), not {text!r}")
-    known = _dind_keywords()
-    if key not in known:
-        raise argparse.ArgumentTypeError(f"dind.Dind has no option {key!r} (known: {', '.join(known)})")
-    try:
-        return key, _option_value(raw)
-    except argparse.ArgumentTypeError as e:
-        raise argparse.ArgumentTypeError(f"{key}: {e}") from None
-
-
 # -- hooks --------------------------------------------------------------------------------------------------------
 def pytest_addoption(parser: pytest.Parser) -> None:
     """The plugin's options: --dind-image, --dind-keep, --dind-timeout, --dind-job-image, --dind-share,
-    --dind-arg, --dind-option, --dind-lazy."""
-    group = parser.getgroup("dind", "throwaway Docker-in-Docker daemons")
-    group.addoption("--dind-image", dest="dind_image", default=os.environ.get("DIND_IMAGE") or "docker:dind",
-                    metavar="IMAGE", help="dind image for the fixtures (default: $DIND_IMAGE or docker:dind)")
-    group.addoption("--dind-keep", dest="dind_keep", action="store_true", default=False,
-                    help="leave the session daemon running after the run and print its environment; it belongs "
-                         "to your terminal session (or CI job): remove it with `dind down NAME`, or `dind prune` "
-                         "once that session is gone")
-    group.addoption("--dind-job-image", dest="dind_job_image",
-                    default=os.environ.get("DIND_JOB_IMAGE") or "docker:cli", metavar="IMAGE",
-                    help="image of the dind_job fixture's jobs, with a docker CLI (default: $DIND_JOB_IMAGE or "
-                         "docker:cli)")
-    group.addoption("--dind-timeout", dest="dind_timeout", type=_positive_float, default=_default_timeout(),
-                    metavar="SECONDS", help="start timeout of each daemon (default: $DIND_TIMEOUT or 60)")
-    group.addoption("--dind-share", dest="dind_share", action="store_true", default=False,
-                    help="with pytest-xdist: one session daemon for all workers (started by the controller) instead "
-                         "of one per worker")
-    group.addoption("--dind-arg", dest="dind_args", action="append", default=[], metavar="ARG",
-                    help="a dockerd flag for the fixtures' daemons (repeatable), e.g. --dind-arg=--mtu=1400")
-    group.addoption("--dind-option", dest="dind_options", action="append", default=[], type=_dind_option,
-                    metavar="KEY=VALUE",
-                    help="any dind.Dind keyword for the fixtures' daemons (repeatable); VALUE is read as JSON "
-                         "list/object, true/false, null, a number, else a string, e.g. --dind-option tls_san='[\"a\"]'")
-    group.addoption("--dind-lazy", dest="dind_lazy", action="store_true", default=False,
-                    help="start the session daemon when the first test needs it, instead of in the background "
-                         "while tests are collected (also the ini option dind_lazy = true)")
-    parser.addini("dind_lazy", type="bool", default=False,
-                  help="dind: start the session daemon when the first test needs it (see --dind-lazy)")
+    --dind-arg, --dind-option, --dind-lazy (python/dind/plugin_options.py)."""
+    plugin_options.add_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -364,20 +270,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_STATE] = _State(config)
 
 
-def _background_start_wanted(config: pytest.Config) -> bool:
-    """Before collection: whether this process will likely need a session daemon of its own."""
-    if config.getoption("dind_lazy") or config.getini("dind_lazy") or config.getoption("collectonly"):
-        return False
-    if config.pluginmanager.has_plugin("dsession"):  # an xdist controller runs no tests (--dind-share: see below)
-        return False
-    return not (getattr(config, "workerinput", None) or {}).get("dind_shared")  # a worker attaching to the shared one
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Starts the session daemon in the background (on the main thread first: the SIGTERM handler)."""
     state = _state(session.config)
-    if _background_start_wanted(session.config):
+    if plugin_options.background_start_wanted(session.config):
         state.start_in_background()
 
 

@@ -17,7 +17,7 @@ from typing import Iterator
 
 import pytest
 
-from dind.pytest_plugin import _option_value
+from dind.plugin_options import _option_value
 from helpers import outer
 from test_plugin import DIND_IMAGE, INNER_TIMEOUT, inner, session  # noqa: F401 - fixtures
 
