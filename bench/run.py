@@ -2,7 +2,7 @@
 
 Prints each figure as it is measured, then one table: figure, dind, baseline, ratio, target, met?.
 Options: --quick (fewer repetitions), --only KEY[,KEY] (ping, threads, logs, exec, demux, archive, import, start,
-start4, tunnel, jobready), --json PATH (the rows, for tooling). Nothing here asserts a time.
+start4, tunnel, jobready, plugin), --json PATH (the rows, for tooling). Nothing here asserts a time.
 """
 from __future__ import annotations
 
@@ -18,12 +18,14 @@ from typing import List, Optional
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import client_bench  # noqa: E402
 import lifecycle_bench  # noqa: E402
+import plugin_bench  # noqa: E402
 import reach_bench  # noqa: E402
 from common import HERE, Row, cleanup_engine, log  # noqa: E402
 
 CLIENT_KEYS = {"ping", "threads", "logs", "exec", "demux", "archive", "import"}
 LIFECYCLE_KEYS = {"start", "start4"}
 REACH_KEYS = {"tunnel", "jobready"}
+PLUGIN_KEYS = {"plugin"}
 
 
 def find_tool(name: str) -> Optional[str]:
@@ -60,7 +62,7 @@ def main() -> int:
     ap.add_argument("--json", default="", help="also write the rows as JSON to this path")
     a = ap.parse_args()
     if a.only:
-        unknown = set(a.only.split(",")) - CLIENT_KEYS - LIFECYCLE_KEYS - REACH_KEYS
+        unknown = set(a.only.split(",")) - CLIENT_KEYS - LIFECYCLE_KEYS - REACH_KEYS - PLUGIN_KEYS
         if unknown:
             ap.error(f"unknown benchmark keys: {', '.join(sorted(unknown))}")
         os.environ["DIND_BENCH_ONLY"] = a.only
@@ -81,6 +83,8 @@ def main() -> int:
             rows += lifecycle_bench.run(a.quick)
         if not only or only & REACH_KEYS:
             rows += reach_bench.run(a.quick)
+        if not only or only & PLUGIN_KEYS:
+            rows += plugin_bench.run(a.quick)
     finally:
         gone = cleanup_engine()
         if gone:

@@ -15,6 +15,12 @@ namespace {
 namespace pyb = pybind11;
 using namespace pybind11::literals;
 
+// A start abandoned from another thread: Python's handlers run on the main thread only, so a start on a background
+// thread (the pytest plugin's session daemon, python/dind/daemon.py) is cancelled by setting this flag.
+struct CancelFlag {
+  std::shared_ptr<std::atomic<bool>> flag = std::make_shared<std::atomic<bool>>(false);
+};
+
 double seconds(std::chrono::microseconds us) {
   return static_cast<double>(us.count()) / 1e6;
 }
@@ -123,23 +129,30 @@ DIND_BINDINGS(daemon) {
                      "Those credentials also for pulls through the daemon (its client and env()'s docker CLI).");
   dind::py::def_keyword_init(opts);
 
+  pyb::class_<CancelFlag>(m, "CancelFlag", "Abandons a Daemon.start() given it when set, from any thread.")
+      .def(pyb::init<>())
+      .def(
+          "set", [](CancelFlag& c) { c.flag->store(true); }, "Abandons the start (it removes what it made).")
+      .def_property_readonly(
+          "is_set", [](const CancelFlag& c) { return c.flag->load(); }, "True once set() was called.");
+
   pyb::class_<dind::Daemon>(m, "Daemon",
                             "One dind daemon: start() makes it, remove() ends it (cpp/include/dind/daemon.hpp).")
       .def_static(
           "start",
-          [](dind::DaemonOptions o) {
+          [](dind::DaemonOptions o, std::optional<CancelFlag> given) {
             // On a worker thread, so that Ctrl-C (a signal handler that raises) abandons the start at once: the
             // flag makes start() remove what it made, then the KeyboardInterrupt propagates.
-            auto cancel = std::make_shared<std::atomic<bool>>(false);
+            auto cancel = given ? given->flag : std::make_shared<std::atomic<bool>>(false);
             o.cancel = cancel;
             std::optional<dind::Daemon> started;
             dind::py::Interruptible().run([&] { started.emplace(dind::Daemon::start(o)); },
                                           [&] { cancel->store(true); });
             return std::move(*started);
           },
-          "options"_a,
-          "Starts a daemon and returns once it answers over the transport its client uses; Ctrl-C abandons it, "
-          "removing what was made.")
+          "options"_a, "cancel"_a = pyb::none(),
+          "Starts a daemon and returns once it answers over the transport its client uses; Ctrl-C (on the main "
+          "thread) or cancel.set() (from any thread) abandons it, removing what was made.")
       .def_static(
           "attach",
           [](const std::string& name_or_id, std::optional<dind::Client> outer) {

@@ -6,7 +6,7 @@ import builtins
 import collections.abc
 import datetime
 import typing
-__all__: list[str] = ['Archive', 'ByteStream', 'Client', 'Containers', 'Daemon', 'DaemonOptions', 'DaemonRecord', 'ImageProgress', 'Images', 'Job', 'JobMode', 'JobOptions', 'JsonLines', 'LABEL_CACHE', 'LABEL_CERT_PATH', 'LABEL_CREATED', 'LABEL_DIR', 'LABEL_NAME', 'LABEL_OWNER_CONTAINER', 'LABEL_OWNER_HOST', 'LABEL_OWNER_PID', 'LABEL_OWNER_START', 'LABEL_REACH', 'LABEL_REUSE', 'LABEL_REUSE_HASH', 'LABEL_SESSION', 'LABEL_TLS', 'MAX_API_VERSION', 'MIN_API_VERSION', 'Networks', 'OutputStream', 'Owner', 'PendingWait', 'PullPolicy', 'Reach', 'ReachKind', 'Streams', 'Volumes', 'WaitOptions', 'df', 'endpoint_from_env', 'list_caches', 'local_daemons', 'parse_repository_tag', 'progress_error', 'reap', 'registry_of_image', 'remove_cache', 'remove_daemon', 'resolve_authconfig', 'session_id', 'wait_for']
+__all__: list[str] = ['Archive', 'ByteStream', 'CancelFlag', 'Client', 'Containers', 'Daemon', 'DaemonOptions', 'DaemonRecord', 'ImageProgress', 'Images', 'Job', 'JobMode', 'JobOptions', 'JsonLines', 'LABEL_CACHE', 'LABEL_CERT_PATH', 'LABEL_CREATED', 'LABEL_DIR', 'LABEL_NAME', 'LABEL_OWNER_CONTAINER', 'LABEL_OWNER_HOST', 'LABEL_OWNER_PID', 'LABEL_OWNER_START', 'LABEL_REACH', 'LABEL_REUSE', 'LABEL_REUSE_HASH', 'LABEL_SESSION', 'LABEL_TLS', 'MAX_API_VERSION', 'MIN_API_VERSION', 'Networks', 'OutputStream', 'Owner', 'PendingWait', 'PullPolicy', 'Reach', 'ReachKind', 'Streams', 'Volumes', 'WaitOptions', 'df', 'endpoint_from_env', 'list_caches', 'local_daemons', 'parse_repository_tag', 'progress_error', 'reap', 'registry_of_image', 'remove_cache', 'remove_daemon', 'resolve_authconfig', 'session_id', 'wait_for']
 class Client:
     """
     The core's Engine API client: version negotiation, the connection pool, typed errors.
@@ -641,6 +641,21 @@ class DaemonOptions:
     @tls_sans.setter
     def tls_sans(self, arg0: collections.abc.Sequence[str]) -> None:
         ...
+class CancelFlag:
+    """
+    Abandons a Daemon.start() given it when set, from any thread.
+    """
+    def __init__(self) -> None:
+        ...
+    def set(self) -> None:
+        """
+        Abandons the start (it removes what it made).
+        """
+    @property
+    def is_set(self) -> bool:
+        """
+        True once set() was called.
+        """
 class Daemon:
     """
     One dind daemon: start() makes it, remove() ends it (cpp/include/dind/daemon.hpp).
@@ -656,9 +671,9 @@ class Daemon:
         The dind daemons on the engine (every session, any state), oldest first.
         """
     @staticmethod
-    def start(options: DaemonOptions) -> Daemon:
+    def start(options: DaemonOptions, cancel: CancelFlag | None = None) -> Daemon:
         """
-        Starts a daemon and returns once it answers over the transport its client uses; Ctrl-C abandons it, removing what was made.
+        Starts a daemon and returns once it answers over the transport its client uses; Ctrl-C (on the main thread) or cancel.set() (from any thread) abandons it, removing what was made.
         """
     def exec(self, cmd: collections.abc.Sequence[str]) -> tuple[int, bytes]:
         """

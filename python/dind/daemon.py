@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import warnings
 import weakref
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple
@@ -58,7 +59,7 @@ class Dind:
                  reuse: Optional[str] = None, cache: Optional[str] = None,
                  carry_registries: bool = True, carry_mtu: bool = True, carry_proxy: bool = True,
                  credentials: bool = True, login: bool = False,
-                 _core_daemon: Optional[_core.Daemon] = None) -> None:
+                 _core_daemon: Optional[_core.Daemon] = None, _cancel: Optional[_core.CancelFlag] = None) -> None:
         if _core_daemon is None:
             if not tls:
                 warnings.warn(f"dind: starting a daemon without TLS (tls=False): {PLAIN_TCP_RISK}", InsecureWarning,
@@ -77,7 +78,7 @@ class Dind:
                 credentials=credentials, login=login)
             # Before anything exists: a SIGTERM during this very start must still tear it down.
             _install_handlers()
-            _core_daemon = _start(options)
+            _core_daemon = _start(options, _cancel)
         self._d: _core.Daemon = _core_daemon
         self._client = Client(_core_client=self._d.client)
         self._kept = False
@@ -283,6 +284,66 @@ def list_daemons(client: Optional[Client] = None) -> List[Dict[str, Any]]:
     return list(_core.Daemon.list(_outer_core(client)))
 
 
+class Starting:
+    """A ``Dind(**kwargs)`` started on a thread of its own (after ``before()``, e.g. a reap), so that the caller goes
+    on meanwhile: ``result()`` waits for it and returns the daemon or raises the start's own error, ``cancel()``
+    abandons it and removes whatever it made. Make it on the main thread: the SIGTERM handler is installed first, and
+    a SIGTERM (or interpreter exit) while it runs cancels it before the process goes."""
+
+    def __init__(self, kwargs: Mapping[str, Any], before: Optional[Callable[[], None]] = None) -> None:
+        _install_handlers()
+        self._kwargs = dict(kwargs)
+        self._before = before
+        self._flag = _core.CancelFlag()
+        self._dind: Optional[Dind] = None
+        self._error: Optional[BaseException] = None
+        self.started = time.monotonic()
+        self.seconds: Optional[float] = None  # how long the whole start took (before() included), once done
+        # Not a daemon thread: the interpreter waits for it at exit (then atexit closes what it made).
+        self._thread = threading.Thread(target=self._run, name="dind-start", daemon=False)
+        _background.add(self)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            if self._before is not None:
+                self._before()
+            if not self._flag.is_set:
+                self._dind = Dind(**self._kwargs, _cancel=self._flag)
+        except BaseException as e:  # noqa: BLE001 - handed to whoever calls result()
+            self._error = e
+        finally:
+            self.seconds = time.monotonic() - self.started
+
+    @property
+    def done(self) -> bool:
+        """True once the start finished (ready, failed or cancelled)."""
+        return not self._thread.is_alive()
+
+    def result(self) -> Dind:
+        """Waits for the start; the daemon, or the start's error (re-raised here, on the caller's thread)."""
+        self._thread.join()
+        _background.discard(self)
+        if self._flag.is_set and self._dind is None:
+            raise errors.DaemonStartError(f"starting a daemon ({self._kwargs.get('image', 'docker:dind')}) was "
+                                          "cancelled", "")
+        if self._error is not None:
+            raise self._error
+        assert self._dind is not None
+        return self._dind
+
+    def cancel(self) -> None:
+        """Abandons the start and waits until what it made is removed (a daemon already up is closed). Idempotent."""
+        self._flag.set()
+        self._thread.join()
+        _background.discard(self)
+        if self._dind is not None:
+            self._dind.close(force=True)
+
+
+_background: "weakref.WeakSet[Starting]" = weakref.WeakSet()  # starts in progress on their own threads
+
+
 # -- teardown at exit and on SIGTERM ------------------------------------------------------------------------------
 class _Closable(Protocol):
     """What is closed at exit and on SIGTERM: daemons and jobs."""
@@ -314,14 +375,14 @@ class _Terminated(BaseException):
 _starting = 0  # starts in progress on the main thread, where the SIGTERM handler runs
 
 
-def _start(options: _core.DaemonOptions) -> _core.Daemon:
+def _start(options: _core.DaemonOptions, cancel: Optional[_core.CancelFlag] = None) -> _core.Daemon:
     """``_core.Daemon.start``, abandoned (and cleaned up by the core) when SIGTERM arrives meanwhile."""
     global _starting
     main = threading.current_thread() is threading.main_thread()
     if main:
         _starting += 1
     try:
-        return _core.Daemon.start(options)
+        return _core.Daemon.start(options, cancel)
     except _Terminated as t:
         _die_of(t.signum)
         raise
@@ -337,7 +398,10 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 
 def _die_of(signum: int) -> None:
-    """Closes every daemon, then dies of the signal as if it had not been caught (the parent sees the usual status)."""
+    """Abandons the starts in progress on other threads (each removes what it made), closes every daemon, then dies of
+    the signal as if it had not been caught (the parent sees the usual status)."""
+    for starting in list(_background):
+        starting.cancel()
     _close_all()
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)

@@ -8,10 +8,16 @@ Fixtures:
   ``dind_job``      ``dind_job(command, **Job_kwargs) -> Job``: CI job containers beside a dind sidecar (workspace:
                     the test's ``tmp_path`` unless given), all ended and removed after the test
 
-Options: ``--dind-image`` (default ``$DIND_IMAGE`` or ``docker:dind``), ``--dind-keep`` (leave the session daemon
-running and print its env), ``--dind-timeout`` (start timeout in seconds, default ``$DIND_TIMEOUT`` or 60),
-``--dind-job-image`` (the jobs' image, default ``$DIND_JOB_IMAGE`` or ``docker:cli``), ``--dind-share`` (with
-pytest-xdist: the controller starts one session daemon and every worker attaches to it).
+Options (python/dind/plugin_options.py): ``--dind-image``, ``--dind-keep`` (leave the session daemon running and
+print its env), ``--dind-timeout``, ``--dind-job-image``, ``--dind-share`` (with pytest-xdist: one session daemon,
+started by the controller, for every worker), ``--dind-arg ARG`` (a dockerd flag), ``--dind-option KEY=VALUE`` (any
+``dind.Dind`` keyword), ``--dind-reuse[=KEY]`` (keep the session daemon for the next run, and reuse it), ``--dind-cache
+NAME`` (its /var/lib/docker in a volume kept across runs), ``--dind-lazy`` (no background start).
+
+The session daemon is started on a background thread as the session starts, while tests are collected and imported;
+the ``dind`` fixture then only waits for the rest of that start (a start failure is raised there, with its own
+error). If the collected tests do not use ``dind``/``dind_client``, the start is cancelled and what it made removed
+at once. SIGTERM, Ctrl-C and interpreter exit during the background start leave nothing either.
 
 A run that uses these fixtures first reaps what killed runs left behind (``dind.reap()``: objects whose owner
 process is gone), so Ctrl-C, SIGKILL or a crashed CI job leak nothing past the next run. When a test that used a
@@ -19,7 +25,6 @@ daemon fails, the tail of that daemon's log is added to its report.
 """
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 import time
@@ -28,15 +33,17 @@ from typing import TYPE_CHECKING, Any, Dict, Generator, Iterator, List, Optional
 
 import pytest
 
+from . import plugin_options
 
 if TYPE_CHECKING:  # pragma: no cover
     from pluggy import Result
 
     from .client import Client
-    from .daemon import Dind
+    from .daemon import Dind, Starting
     from .job import Job
 
 FIXTURES = ("dind", "dind_client", "dind_factory", "dind_job")
+SESSION_FIXTURES = ("dind", "dind_client")  # what the background start is for
 LOG_LINES = 50
 
 
@@ -98,6 +105,9 @@ class _State:
         self.session_daemon: Optional["Dind"] = None
         self.shared_daemon: Optional["Dind"] = None  # xdist controller with --dind-share: the one all workers use
         self.reaped = False
+        self.starting: Optional["Starting"] = None  # the background start of the session daemon, until joined
+        self.notes: List[str] = []  # what the background start has to say, said when the fixture joins it
+        self.figures: Dict[str, float] = {}  # "start", "wait": see session_daemon_figures()
         self.kept: List[Dict[str, Any]] = []  # {"name": ..., "env": {...}} of daemons left running
 
     # -- options --------------------------------------------------------------------------------------------------
@@ -118,23 +128,64 @@ class _State:
         return bool(self.config.getoption("dind_share"))
 
     def defaults(self) -> Dict[str, Any]:
-        return {"image": self.image, "start_timeout": self.timeout}
+        """Keywords of every daemon the fixtures make: the options, then --dind-option, then --dind-arg."""
+        options: Dict[str, Any] = {"image": self.image, "start_timeout": self.timeout}
+        options.update(self.config.getoption("dind_options") or [])
+        args = list(self.config.getoption("dind_args") or [])
+        if args:
+            options["dockerd_args"] = list(options.get("dockerd_args") or ()) + args
+        return options
 
-    def start_session_daemon(self) -> "Dind":
-        """Starts the session's daemon (progress on the terminal); with --dind-keep it outlives the run."""
-        from .daemon import Dind
-
-        self.reap_once()
-        self.say(f"dind: starting a daemon ({self.image})")
-        t0 = time.monotonic()
-        options: Dict[str, Any] = {**self.defaults(), "owner": "self"}
+    def session_options(self) -> Dict[str, Any]:
+        options: Dict[str, Any] = {**self.defaults(), "owner": "self", **plugin_options.session_reuse_and_cache(self.config)}
         if self.keep:
             # A kept daemon must outlive this run, and the next run's reap must spare it: it belongs to the terminal
             # session (or CI job) pytest runs in, not to pytest, nor to a wrapper such as make, tox or an xdist
             # controller.
             options.update(owner="session")
-        d = Dind(**options)
-        self.say(f"dind: daemon {d.name} ready on {d.host} in {time.monotonic() - t0:.2f} s")
+        return options
+
+    def start_session_daemon(self) -> "Dind":
+        """Starts the session's daemon here and now (progress on the terminal); with --dind-keep it outlives the
+        run."""
+        from .daemon import Dind
+
+        t0 = time.monotonic()
+        self.reap_once()
+        self.say(f"dind: starting a daemon ({self.image})")
+        d = Dind(**self.session_options())
+        self.figures = {"start": time.monotonic() - t0, "wait": time.monotonic() - t0}
+        return self.ready(d)
+
+    def start_in_background(self) -> None:
+        """Main thread, before collection: the reap and the session daemon's start go on on a thread."""
+        from .daemon import Starting
+
+        self.starting = Starting(self.session_options(), before=lambda: self.reap_once(quiet=True))
+
+    def join_session_daemon(self) -> "Dind":
+        """The background start's daemon (waiting for the rest of it), or its error."""
+        starting, self.starting = self.starting, None
+        assert starting is not None
+        t0 = time.monotonic()
+        try:
+            d = starting.result()
+        finally:
+            self.figures = {"start": starting.seconds or 0.0, "wait": time.monotonic() - t0}
+            for note in self.notes:
+                self.say(note)
+            self.notes.clear()
+        return self.ready(d)
+
+    def cancel_background_start(self) -> None:
+        """Abandons the background start (removing what it made); its error, if any, is nobody's concern."""
+        starting, self.starting = self.starting, None
+        if starting is not None:
+            starting.cancel()
+
+    def ready(self, d: "Dind") -> "Dind":
+        self.say(f"dind: daemon {d.name} ready on {d.host} in {self.figures['start']:.2f} s (the first test waited "
+                 f"{self.figures['wait']:.2f} s)")
         if self.keep:
             d.keep()
         return d
@@ -168,8 +219,10 @@ class _State:
             tr.write_line(line)
 
     # -- reaping --------------------------------------------------------------------------------------------------
-    def reap_once(self) -> None:
-        """Removes what dead sessions left behind; once per process, never fatal to the run."""
+    def reap_once(self, quiet: bool = False) -> None:
+        """Removes what dead sessions left behind; once per process, never fatal to the run. ``quiet`` (on the
+        background thread): what it has to say is kept in ``notes`` (the terminal and warnings are the main
+        thread's)."""
         if self.reaped:
             return
         self.reaped = True
@@ -178,12 +231,19 @@ class _State:
 
             removed = reap()
         except Exception as e:  # noqa: BLE001 - an engine problem shows up when the fixture starts a daemon
-            warnings.warn(f"dind: could not reap leftovers of earlier runs: {e}", stacklevel=2)
+            if quiet:
+                self.notes.append(f"dind: could not reap leftovers of earlier runs: {e}")
+            else:
+                warnings.warn(f"dind: could not reap leftovers of earlier runs: {e}", stacklevel=2)
             return
         n = sum(len(v) for v in removed.values())
         if n:
             what = ", ".join(f"{len(v)} {k}" for k, v in removed.items() if v)
-            self.say(f"dind: removed leftovers of dead sessions: {what}")
+            line = f"dind: removed leftovers of dead sessions: {what}"
+            if quiet:
+                self.notes.append(line)
+            else:
+                self.say(line)
 
 
 _STATE = pytest.StashKey[_State]()
@@ -193,45 +253,17 @@ def _state(config: pytest.Config) -> _State:
     return config.stash[_STATE]
 
 
-def _default_timeout() -> float:
-    raw = os.environ.get("DIND_TIMEOUT", "")
-    try:
-        return float(raw) if raw else 60.0
-    except ValueError:
-        return 60.0
-
-
-def _positive_float(text: str) -> float:
-    import argparse
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
+def session_daemon_figures(config: pytest.Config) -> Dict[str, float]:
+    """Seconds the session daemon took to start (``"start"``, the reap before it included) and the first test that
+    used it waited for it (``"wait"``); empty until the ``dind`` fixture has it (or with --dind-share)."""
+    return dict(_state(config).figures)
 
 
 # -- hooks --------------------------------------------------------------------------------------------------------
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """The plugin's options: --dind-image, --dind-keep, --dind-timeout, --dind-job-image, --dind-share."""
-    group = parser.getgroup("dind", "throwaway Docker-in-Docker daemons")
-    group.addoption("--dind-image", dest="dind_image", default=os.environ.get("DIND_IMAGE") or "docker:dind",
-                    metavar="IMAGE", help="dind image for the fixtures (default: $DIND_IMAGE or docker:dind)")
-    group.addoption("--dind-keep", dest="dind_keep", action="store_true", default=False,
-                    help="leave the session daemon running after the run and print its environment; it belongs "
-                         "to your terminal session (or CI job): remove it with `dind down NAME`, or `dind prune` "
-                         "once that session is gone")
-    group.addoption("--dind-job-image", dest="dind_job_image",
-                    default=os.environ.get("DIND_JOB_IMAGE") or "docker:cli", metavar="IMAGE",
-                    help="image of the dind_job fixture's jobs, with a docker CLI (default: $DIND_JOB_IMAGE or "
-                         "docker:cli)")
-    group.addoption("--dind-timeout", dest="dind_timeout", type=_positive_float, default=_default_timeout(),
-                    metavar="SECONDS", help="start timeout of each daemon (default: $DIND_TIMEOUT or 60)")
-    group.addoption("--dind-share", dest="dind_share", action="store_true", default=False,
-                    help="with pytest-xdist: one session daemon for all workers (started by the controller) instead "
-                         "of one per worker")
+    """The plugin's options: --dind-image, --dind-keep, --dind-timeout, --dind-job-image, --dind-share,
+    --dind-arg, --dind-option, --dind-lazy (python/dind/plugin_options.py)."""
+    plugin_options.add_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -239,12 +271,25 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_STATE] = _State(config)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Starts the session daemon in the background (on the main thread first: the SIGTERM handler)."""
+    state = _state(session.config)
+    if plugin_options.background_start_wanted(session.config):
+        state.start_in_background()
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     # Reap at the start of a run that uses the fixtures (not on every pytest run of a project that merely has the
     # plugin installed: those may have no engine at all).
-    """Reaps what killed runs left, when the collected tests use the plugin's fixtures."""
-    if any(name in FIXTURES for item in session.items for name in getattr(item, "fixturenames", ())):
-        _state(session.config).reap_once()
+    """Cancels the background start unless a collected test uses the session daemon; reaps what killed runs left,
+    when the collected tests use the plugin's fixtures."""
+    state = _state(session.config)
+    used = {name for item in session.items for name in getattr(item, "fixturenames", ())}
+    if not used & set(SESSION_FIXTURES):
+        state.cancel_background_start()
+    if used & set(FIXTURES):
+        state.reap_once()
 
 
 def _daemons_of(item: pytest.Item) -> List["Dind"]:
@@ -298,8 +343,12 @@ def pytest_runtest_makereport(item: pytest.Item,
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Prints the environment of the daemons kept running (--dind-keep)."""
+    """Prints the environment of the daemons kept running (--dind-keep); with -v, the session daemon's start time
+    and the first test's wait for it."""
     state = _state(terminalreporter.config)
+    if state.figures and terminalreporter.config.getoption("verbose") > 0:
+        terminalreporter.write_line(f"dind: the session daemon started in {state.figures['start']:.2f} s; the first "
+                                    f"test waited {state.figures['wait']:.2f} s for it")
     for kept in state.kept:
         terminalreporter.write_sep("-", f"dind: daemon {kept['name']} kept running")
         for key, value in kept["env"].items():
@@ -321,6 +370,8 @@ def dind(request: pytest.FixtureRequest) -> Iterator["Dind"]:
         state.reap_once()
         d = Dind.attach(shared)
         state.say(f"dind: using the shared daemon {d.name} on {d.host}")
+    elif state.starting is not None:
+        d = state.join_session_daemon()
     else:
         d = state.start_session_daemon()
     state.session_daemon = d
@@ -379,8 +430,10 @@ def pytest_configure_node(node: Any) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Removes the shared daemon of --dind-share once every worker is done."""
+    """Abandons a background start no test joined (an interrupted or failed collection); removes the shared daemon
+    of --dind-share once every worker is done."""
     state = _state(session.config)
+    state.cancel_background_start()
     if state.shared_daemon is not None:  # the controller of --dind-share: every worker is done with it
         d, state.shared_daemon = state.shared_daemon, None
         state.end_session_daemon(d)
