@@ -11,8 +11,7 @@ Fixtures:
 Options (python/dind/plugin_options.py): ``--dind-image``, ``--dind-keep`` (leave the session daemon running and
 print its env), ``--dind-timeout``, ``--dind-job-image``, ``--dind-share`` (with pytest-xdist: one session daemon,
 started by the controller, for every worker), ``--dind-arg ARG`` (a dockerd flag), ``--dind-option KEY=VALUE`` (any
-``dind.Dind`` keyword), ``--dind-reuse[=KEY]`` (keep the session daemon for the next run, and reuse it), ``--dind-cache
-NAME`` (its /var/lib/docker in a volume kept across runs), ``--dind-lazy`` (no background start).
+``dind.Dind`` keyword), ``--dind-reuse[=KEY]``/``--dind-cache NAME`` (README), ``--dind-lazy`` (no background start).
 
 The session daemon is started on a background thread as the session starts, while tests are collected and imported;
 the ``dind`` fixture then only waits for the rest of that start (a start failure is raised there, with its own
