@@ -17,15 +17,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (BUSYBOX, LABELS, SOCKET, Row, docker_py_client, emit, failed_row, fmt, log,  # noqa: E402
                     median, reset_peak_rss, run_worker, vm_status)
+import stream_bench  # noqa: E402
 
 MB = 1e6
-LINE = b"x" * 1023  # the logs/exec payload: 1 KiB lines ("yes" adds the newline)
-
-
-def _payload_cmd(size: int) -> List[str]:
-    return ["sh", "-c", f"yes {LINE.decode()} | head -c {size}"]
-
-
 # ---- (1) ping latency ------------------------------------------------------------------------------------------
 def bench_ping(cfg: Dict[str, Any], raw_ping: Optional[str]) -> List[Row]:
     import dind
@@ -113,116 +107,7 @@ def bench_threads(cfg: Dict[str, Any]) -> List[Row]:
                 f / o, ">= 1.6x", f / o >= 1.6)]
 
 
-# ---- (3) logs vs curl --------------------------------------------------------------------------------------------
-def _logs_container(dp: Any, size: int) -> Any:
-    c = dp.containers.run(BUSYBOX, _payload_cmd(size), detach=True, labels=LABELS)
-    status = c.wait(timeout=300)
-    if status.get("StatusCode") != 0:
-        raise RuntimeError(f"the log writer container {c.name} exited {status}")
-    return c
-
-
-def bench_logs(cfg: Dict[str, Any]) -> List[Row]:
-    import dind
-
-    size = cfg["stream_bytes"]
-    dp = docker_py_client()
-    c = None
-    try:
-        c = _logs_container(dp, size)
-        dc = dind.Client()
-        dcont = dc.containers.get(c.id)
-        url = f"http://localhost/v{dc.api_version}/containers/{c.id}/logs?stdout=1&stderr=1"
-
-        def dind_read() -> float:
-            t0 = time.perf_counter()
-            n = 0
-            for out, err in dcont.logs(stream=True, follow=False, demux=True):
-                n += len(out) if out is not None else len(err)
-            dt = time.perf_counter() - t0
-            if n != size:
-                raise RuntimeError(f"dind logs returned {n} bytes of {size}")
-            return dt
-
-        def curl_read() -> float:
-            p = subprocess.run(["curl", "-sS", "--fail", "--unix-socket", SOCKET, "-o", "/dev/null", "-w",
-                                "%{time_total} %{size_download}", url], capture_output=True, text=True, check=True)
-            t, got = p.stdout.split()
-            if int(got) < size:
-                raise RuntimeError(f"curl got {got} bytes of {url}")
-            return float(t)
-
-        dind_read(), curl_read()  # warm the engine's page cache of the json log
-        d_t: List[float] = []
-        c_t: List[float] = []
-        for _ in range(cfg["stream_rounds"]):
-            d_t.append(dind_read())
-            c_t.append(curl_read())
-    finally:
-        if c is not None:
-            c.remove(force=True, v=True)
-        dp.close()
-    d_rate, c_rate = size / median(d_t) / MB, size / median(c_t) / MB
-    log(f"  logs {size >> 20} MiB: dind {d_rate:.0f} MB/s, curl {c_rate:.0f} MB/s")
-    return [Row("client", f"logs {size >> 20} MiB demuxed vs curl", fmt(d_rate, "MB/s", 0), fmt(c_rate, "MB/s (curl)", 0),
-                d_rate / c_rate, ">= 0.9x curl", d_rate / c_rate >= 0.9)]
-
-
-# ---- (4) exec output vs docker-py --------------------------------------------------------------------------------
-def bench_exec(cfg: Dict[str, Any]) -> List[Row]:
-    import dind
-
-    size = cfg["stream_bytes"]
-    cmd = _payload_cmd(size)
-    dp = docker_py_client()
-    c = None
-    try:
-        c = dp.containers.run(BUSYBOX, ["sleep", "3600"], detach=True, labels=LABELS)
-        dcont = dind.Client().containers.get(c.id)
-
-        def consume(result_output: Any, who: str) -> float:
-            n = 0
-            for out, err in result_output:
-                if out:
-                    n += len(out)
-                if err:
-                    n += len(err)
-            if n != size:
-                raise RuntimeError(f"{who} exec output was {n} bytes of {size}")
-            return n
-
-        def dind_run() -> float:
-            t0 = time.perf_counter()
-            consume(dcont.exec_run(cmd, stream=True, demux=True).output, "dind")
-            return time.perf_counter() - t0
-
-        def docker_run() -> float:
-            t0 = time.perf_counter()
-            consume(c.exec_run(cmd, stream=True, demux=True).output, "docker-py")
-            return time.perf_counter() - t0
-
-        def curl_run() -> float:  # the engine's own rate for this exec: the raw floor (info)
-            exec_id = dp.api.exec_create(c.id, cmd)["Id"]
-            return _curl(["-X", "POST", "-H", "Content-Type: application/json", "-d", '{"Detach":false,"Tty":false}',
-                          f"{_api_url(dp)}/exec/{exec_id}/start"], size)
-
-        d_t: List[float] = []
-        p_t: List[float] = []
-        c_t: List[float] = []
-        for _ in range(cfg["stream_rounds"]):
-            d_t.append(dind_run())
-            p_t.append(docker_run())
-            c_t.append(curl_run())
-    finally:
-        if c is not None:
-            c.remove(force=True, v=True)
-        dp.close()
-    d_rate, p_rate, c_rate = size / median(d_t) / MB, size / median(p_t) / MB, size / median(c_t) / MB
-    log(f"  exec {size >> 20} MiB: dind {d_rate:.0f} MB/s, docker-py {p_rate:.0f} MB/s, curl {c_rate:.0f} MB/s")
-    return [Row("client", f"exec output {size >> 20} MiB demuxed vs docker-py", fmt(d_rate, "MB/s", 0),
-                fmt(p_rate, "MB/s (docker-py)", 0), d_rate / p_rate, ">= 3x", d_rate / p_rate >= 3),
-            Row("client", "  the same exec, raw floor (info)", fmt(d_rate, "MB/s", 0), fmt(c_rate, "MB/s (curl)", 0),
-                d_rate / c_rate, "- (engine's rate)", None)]
+# ---- (3) streams: logs, exec, attach, get_archive, image save (bench/stream_bench.py) ----------------------------
 
 
 def _api_url(dp: Any) -> str:
@@ -421,19 +306,18 @@ def config(quick: bool) -> Dict[str, Any]:
 
 def run(quick: bool, raw_ping: Optional[str], demux_bench: Optional[str]) -> List[Row]:
     cfg = config(quick)
+    only = set(filter(None, os.environ.get("DIND_BENCH_ONLY", "").split(",")))
     benches: List[Tuple[str, str, Callable[[], List[Row]]]] = [
         ("ping", "ping latency", lambda: bench_ping(cfg, raw_ping)),
         ("threads", "ping/s with 4 threads", lambda: bench_threads(cfg)),
-        ("logs", "logs vs curl", lambda: bench_logs(cfg)),
-        ("exec", "exec output vs docker-py", lambda: bench_exec(cfg)),
+        ("streams", "streams vs docker-py and curl", lambda: stream_bench.run(cfg, only & set(stream_bench.KEYS))),
         ("demux", "demuxer alone", lambda: bench_demux(cfg, demux_bench)),
         ("archive", "put/get_archive vs docker-py", lambda: bench_archive(cfg)),
         ("import", "import time and RSS", lambda: bench_import(cfg)),
     ]
-    only = set(filter(None, os.environ.get("DIND_BENCH_ONLY", "").split(",")))
     rows: List[Row] = []
     for key, title, fn in benches:
-        if only and key not in only:
+        if only and key not in only and not (key == "streams" and only & set(stream_bench.KEYS)):
             continue
         log(f"{title} ...")
         t0 = time.perf_counter()

@@ -1,8 +1,9 @@
 """Entry point of the side-by-side benchmarks (use bench/run.sh).
 
 Prints each figure as it is measured, then one table: figure, dind, baseline, ratio, target, met?.
-Options: --quick (fewer repetitions), --only KEY[,KEY] (ping, threads, logs, exec, demux, archive, import, start,
-start4, tunnel, jobready, plugin), --json PATH (the rows, for tooling). Nothing here asserts a time.
+Options: --quick (fewer repetitions), --only KEY[,KEY] (ping, threads, logs, exec, attach, getarchive, save, demux,
+archive, import, start, start4, tunnel, jobready, plugin), --json PATH (the rows, for tooling). Nothing here asserts a
+time.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import plugin_bench  # noqa: E402
 import reach_bench  # noqa: E402
 from common import HERE, Row, cleanup_engine, log  # noqa: E402
 
-CLIENT_KEYS = {"ping", "threads", "logs", "exec", "demux", "archive", "import"}
+CLIENT_KEYS = {"ping", "threads", "logs", "exec", "attach", "getarchive", "save", "demux", "archive", "import"}
 LIFECYCLE_KEYS = {"start", "start4"}
 REACH_KEYS = {"tunnel", "jobready"}
 PLUGIN_KEYS = {"plugin"}

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -110,6 +111,50 @@ TEST(FakeStreams, DaemonErrorFrameIsStreamError) {
     EXPECT_NE(std::string(e.what()).find("something broke"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("logs of container abc"), std::string::npos) << e.what();
   }
+}
+
+// The engine writes one frame (and for logs one HTTP chunk) per line. What has arrived is handed over in batches
+// (adjacent frames of one stream joined), stdout and stderr in arrival order, and a follower gets what has arrived
+// without waiting for a batch to fill: the server sends "late" only after the client has the chunk before it.
+TEST(FakeStreams, ArrivedFramesAreBatchedInOrderAndAFollowerIsNotKeptWaiting) {
+  std::promise<void> go;
+  std::shared_future<void> go_seen = go.get_future().share();
+  std::string out1, out2;
+  for (int i = 0; i < 300; ++i) out1 += "out" + std::to_string(i) + "\n";
+  for (int i = 0; i < 50; ++i) out2 += "again" + std::to_string(i) + "\n";
+  Fake server([&, go_seen](int fd, const std::string&) {
+    std::string body;
+    for (int i = 0; i < 300; ++i) body += chunk(frame(1, "out" + std::to_string(i) + "\n"));
+    body += chunk(frame(2, "err\n"));
+    for (int i = 0; i < 50; ++i) body += chunk(frame(1, "again" + std::to_string(i) + "\n"));
+    send_all(fd, chunked_head(dind::kRawStreamType) + body);
+    if (go_seen.wait_for(10s) != std::future_status::ready) return;  // a client that waits for more fails below
+    send_all(fd, chunk(frame(1, "late\n")) + "0\r\n\r\n");
+    hold(fd);
+  });
+  dind::LogsOptions o;
+  o.tty = false;
+  o.follow = true;
+  auto logs = dind::ContainerStreams(server.client("1.41")).logs("abc", o);
+  std::vector<dind::OutputChunk> got;
+  std::string seen;
+  dind::OutputChunk c;
+  while (seen.size() < out1.size() + 4 + out2.size() && logs.next(c)) {
+    seen += c.data;
+    got.push_back(c);
+  }
+  go.set_value();
+  ASSERT_TRUE(logs.next(c));
+  EXPECT_EQ(c.data, "late\n");
+  EXPECT_FALSE(logs.next(c));
+  // Sent in one write, so all of it had arrived: one chunk per run of a stream, not one per frame.
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].stream, dind::StdStream::out);
+  EXPECT_EQ(got[0].data, out1);
+  EXPECT_EQ(got[1].stream, dind::StdStream::err);
+  EXPECT_EQ(got[1].data, "err\n");
+  EXPECT_EQ(got[2].stream, dind::StdStream::out);
+  EXPECT_EQ(got[2].data, out2);
 }
 
 TEST(FakeStreams, DropInsideFrameIsAnError) {

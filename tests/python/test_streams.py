@@ -111,6 +111,45 @@ def test_logs_follow_ends_when_container_is_killed(client: dind.Client, make: An
     assert rest == []
 
 
+def test_logs_batches_keep_bytes_shape_and_order(client: dind.Client, make: Any) -> None:
+    # Batching must not change what the stream yields as a whole. How many batches depends on how far the engine
+    # (which decodes its log file line by line) is ahead of the reader, so only tests/cpp/test_streams.cpp, with
+    # bytes that have all arrived, asserts the batch count.
+    c = make(["sh", "-c", "seq 1 3000 | sed s/^/out/; sleep 0.5; echo err >&2; sleep 0.5; seq 1 10"])
+    wait_exit(client, c)
+    whole = c.logs()
+    chunks = list(c.logs(stream=True))
+    assert b"".join(chunks) == whole and whole.endswith(b"out3000\nerr\n1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n")
+    pairs = list(c.logs(stream=True, demux=True))
+    assert all(isinstance(p, tuple) and len(p) == 2 and (p[0] is None) != (p[1] is None) for p in pairs)
+    sides = [0 if o is not None else 1 for o, _ in pairs]
+    runs = [s for i, s in enumerate(sides) if i == 0 or sides[i - 1] != s]
+    assert runs == [0, 1, 0]  # stdout, then stderr, then stdout: arrival order kept across the batches
+    assert b"".join(e for _, e in pairs if e) == b"err\n"
+    assert b"".join(o for o, _ in pairs if o) == whole.replace(b"err\n", b"")
+
+
+def test_logs_follow_gets_a_line_without_waiting_for_a_batch(client: dind.Client, make: Any) -> None:
+    # The container writes "second" only once the test has "first": a stream that waited for more would hang,
+    # and the watchdog (kill) would then end it with the flag set.
+    c = make(["sh", "-c", "echo first; until [ -e /tmp/go ]; do sleep 0.05; done; echo second; sleep 300"])
+    stuck = threading.Event()
+
+    def watchdog() -> None:
+        stuck.set()
+        c.kill()
+
+    timer = threading.Timer(120, watchdog)
+    timer.start()
+    try:
+        it = c.logs(stream=True, follow=True)
+        assert next(it) == b"first\n" and not stuck.is_set()
+        c.exec_run(["touch", "/tmp/go"])
+        assert next(it) == b"second\n" and not stuck.is_set()
+    finally:
+        timer.cancel()
+
+
 # ---- exec -----------------------------------------------------------------------------------------------------------
 def test_exec_run_exit_code_and_output(make: Any) -> None:
     c = make(["sleep", "300"])
@@ -162,6 +201,14 @@ def test_exec_200mb_demuxed(make: Any) -> None:
         out += len(o or b"")
         err += len(e or b"")
     assert (out, err, r.exit_code) == (200000000, 5, 0)
+
+
+def test_exec_tty_output_is_whole_in_batches(make: Any) -> None:
+    c = make(["sleep", "300"])
+    r = c.exec_run(["sh", "-c", "head -c 20000000 /dev/zero; echo end"], tty=True, stream=True)
+    chunks = list(r.output)
+    assert sum(len(x) for x in chunks) == 20000000 + 5 and b"".join(chunks[-2:]).endswith(b"end\r\n")
+    assert r.exit_code == 0
 
 
 # ---- attach ---------------------------------------------------------------------------------------------------------

@@ -65,6 +65,9 @@ class BodyReader {
   // Up to `n` body bytes; 0 at the end of the body (or after close()). Blocks until some arrive or the idle
   // timeout passes (TimeoutError). A connection lost mid-body throws StreamError.
   std::size_t read_some(char* buf, std::size_t n);
+  // Like read_some, but only what is buffered or already readable on the connection: never waits for the server
+  // (0 then, with done() still false). Streams use it to batch what has arrived without delaying a chunk.
+  std::size_t read_available(char* buf, std::size_t n);
   // The rest of the body; StreamError once it exceeds `limit`.
   std::string read_all(std::size_t limit = static_cast<std::size_t>(-1));
   // Drains the rest (up to `limit` bytes) so the connection can be reused; returns false if it gave up.

@@ -1,5 +1,9 @@
 #include "dind/frames.hpp"
 
+#include <algorithm>
+#include <exception>
+#include <utility>
+
 #include "dind/client.hpp"
 
 namespace dind {
@@ -8,6 +12,8 @@ namespace {
 // One transport read. Large enough that a fast producer (200 MB of exec output) costs few calls, small enough to
 // keep latency and memory low for slow ones.
 constexpr std::size_t kReadSize = 256 * 1024;
+// The most one chunk handed out gathers from reads that did not wait (see Impl::top_up).
+constexpr std::size_t kBatch = 256 * 1024;
 
 bool type_is(const std::string* value, std::string_view type) {
   if (!value) return false;
@@ -36,12 +42,19 @@ struct FrameReader::Impl {
   std::string buf;
   std::atomic<bool> closed{false};
   bool eof = false;
+  std::exception_ptr failed;  // met while batching (top_up), raised once the output before it is out
   std::string context;
 
   Impl(StreamFormat f, std::string ctx)
       : format(f), demux(DemuxOptions{std::size_t{64} << 20, false, ctx}), context(std::move(ctx)) {}
 
-  std::size_t read(char* out, std::size_t n) { return body ? body->read_some(out, n) : up->read_some(out, n); }
+  // One transport read. `wait` false takes only what has already arrived (0 if nothing has, or at the end, which
+  // the next waiting read then reports).
+  std::size_t read(char* out, std::size_t n, bool wait) {
+    if (body) return wait ? body->read_some(out, n) : body->read_available(out, n);
+    if (!wait && !up->input_pending()) return 0;
+    return up->read_some(out, n);
+  }
 
   void add(StdStream s, std::string_view payload) {
     if (s == StdStream::in) s = StdStream::out;  // the engine writes stdin echo as stream 0: it is output
@@ -52,32 +65,70 @@ struct FrameReader::Impl {
     }
   }
 
+  void feed(std::size_t n) {
+    demux.feed(buf.data(), n, [this](StdStream s, std::string_view payload) { add(s, payload); });
+  }
+
+  // Grows a lone pending chunk with what has already arrived, up to about kBatch: the engine writes a frame (and,
+  // for logs, an HTTP chunk) per line, and handing Python one line per iteration made it the bottleneck. Never
+  // waits, so a follower still gets a line as soon as it arrives. A second pending chunk (the other stream) ends
+  // the batch, which keeps stdout and stderr in arrival order.
+  // An error met here (a daemon error frame, a lost connection) is raised after the output before it is handed out.
+  void top_up() {
+    try {
+      while (!failed && pending.size() == 1 && pending.front().data.size() < kBatch && !closed.load()) {
+        const std::size_t want = std::min(kReadSize, kBatch - pending.front().data.size() + Demuxer::kHeaderSize);
+        if (buf.size() < want) buf.resize(kReadSize);
+        const std::size_t n = read(buf.data(), want, false);
+        if (n == 0) return;
+        feed(n);
+      }
+    } catch (...) {
+      failed = std::current_exception();
+    }
+  }
+
+  // Raw TTY bytes: read straight into the chunk, no framing and no copy; then what else has arrived, up to kBatch.
+  bool next_raw(OutputChunk& chunk) {
+    chunk.stream = StdStream::out;
+    chunk.data.resize(kBatch);
+    std::size_t got = read(chunk.data.data(), kBatch, true);
+    if (got == 0) {
+      eof = true;
+      chunk.data.clear();
+      return false;
+    }
+    while (got < kBatch && !closed.load()) {
+      const std::size_t n = read(chunk.data.data() + got, kBatch - got, false);
+      if (n == 0) break;
+      got += n;
+    }
+    chunk.data.resize(got);
+    return true;
+  }
+
   bool next(OutputChunk& chunk) {
     for (;;) {
       if (!pending.empty()) {
+        if (!eof) top_up();
         chunk = std::move(pending.front());
         pending.pop_front();
         return true;
       }
-      if (eof || closed.load()) return false;
-      if (format == StreamFormat::raw) {
-        // Raw TTY bytes: read straight into the chunk, no framing and no copy.
-        chunk.stream = StdStream::out;
-        chunk.data.resize(kReadSize);
-        std::size_t n = read(chunk.data.data(), kReadSize);
-        chunk.data.resize(n);
-        if (n > 0) return true;
+      if (failed) {
         eof = true;
-        return false;
+        std::rethrow_exception(std::exchange(failed, nullptr));
       }
+      if (eof || closed.load()) return false;
+      if (format == StreamFormat::raw) return next_raw(chunk);
       if (buf.size() != kReadSize) buf.resize(kReadSize);
-      std::size_t n = read(buf.data(), buf.size());
+      std::size_t n = read(buf.data(), buf.size(), true);
       if (n == 0) {
         eof = true;
         if (!closed.load()) demux.finish();  // a stream cut inside a frame is an error, not an end
         return false;
       }
-      demux.feed(buf.data(), n, [this](StdStream s, std::string_view payload) { add(s, payload); });
+      feed(n);
     }
   }
 };

@@ -30,6 +30,10 @@ std::size_t BodyReader::read_some(char* buf, std::size_t n) {
   return x_ ? x_->read_body(buf, n) : 0;
 }
 
+std::size_t BodyReader::read_available(char* buf, std::size_t n) {
+  return x_ ? x_->read_body(buf, n, /*wait=*/false) : 0;
+}
+
 std::string BodyReader::read_all(std::size_t limit) {
   std::string out;
   if (!x_) return out;

@@ -48,8 +48,9 @@ struct Exchange {
 
   // Reads the response head before `dl` (status, reason, headers); the body stays unread.
   void read_head(Clock::time_point dl, bool head_request);
-  // Up to `n` body bytes; 0 at the end of the body, which hands the connection back (finish()).
-  std::size_t read_body(char* out, std::size_t n);
+  // Up to `n` body bytes; 0 at the end of the body, which hands the connection back (finish()). With `wait`
+  // false it never blocks: 0 with `finished` still false means nothing is buffered or readable yet.
+  std::size_t read_body(char* out, std::size_t n, bool wait = true);
   // Ends the exchange from any thread: a blocked read returns 0, the connection is discarded.
   void close() noexcept;
 

@@ -97,7 +97,7 @@ void Exchange::take_head() {
 
 // ---- the body ------------------------------------------------------------------------------------------------------
 
-std::size_t Exchange::read_body(char* out, std::size_t n) {
+std::size_t Exchange::read_body(char* out, std::size_t n, bool wait) {
   if (finished || closed.load()) return 0;
   if (n == 0) return 0;
   try {
@@ -123,6 +123,7 @@ std::size_t Exchange::read_body(char* out, std::size_t n) {
         }
         if (!ec && used > 0) continue;
       }
+      if (!wait && !(source || (conn && conn->input_pending()))) return 0;
       if (fill(next_deadline()) == 0) return end_body_at_eof();
     }
   } catch (const Error&) {
