@@ -1,5 +1,6 @@
 // dind::wait_for against the real engine (busybox:latest, on the engine's own host): a late log line, a late port,
-// a container that exits first (fails at once, with its exit code and log tail), a timeout's message.
+// a published port nobody listens on yet (not open, though docker-proxy accepts), a container that exits first
+// (fails at once, with its exit code and log tail), a timeout's message.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -49,12 +50,24 @@ TEST_F(WaitTest, ALateLogLineAndALatePort) {
   const json ports = {
       {"ExposedPorts", {{"8080/tcp", json::object()}}},
       {"HostConfig", {{"PortBindings", {{"8080/tcp", {{{"HostIp", "127.0.0.1"}, {"HostPort", ""}}}}}}}}};
-  const auto id = run({"sh", "-c", "sleep 1; echo listening now; exec nc -lk -p 8080 -e cat"}, ports);
+  const auto id = run({"sh", "-c", "sleep 1; echo listening now; exec nc -l -p 8080 -e cat"}, ports);
   dind::WaitOptions w;
   w.log = "listening n[o]w";
   w.port = 8080;
   w.timeout = 30s;
   dind::wait_for(client_, id, w);
+}
+
+TEST_F(WaitTest, APublishedPortNobodyListensOnIsNotOpen) {
+  // The engine's docker-proxy accepts on 127.0.0.1:HOSTPORT at once; only a listener in the container makes it open.
+  const json ports = {
+      {"ExposedPorts", {{"8080/tcp", json::object()}}},
+      {"HostConfig", {{"PortBindings", {{"8080/tcp", {{{"HostIp", "127.0.0.1"}, {"HostPort", ""}}}}}}}}};
+  const auto id = run({"sleep", "60"}, ports);
+  dind::WaitOptions w;
+  w.port = 8080;
+  w.timeout = 1500ms;
+  EXPECT_THROW(dind::wait_for(client_, id, w), dind::TimeoutError);
 }
 
 TEST_F(WaitTest, AContainerThatExitsFirstFailsAtOnce) {

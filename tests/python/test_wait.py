@@ -69,6 +69,8 @@ def test_a_port_and_an_http_answer_that_come_late_are_awaited(daemon: str, reque
     c = dd.client.containers.run(BUSYBOX, HTTPD, detach=True, ports={"8080/tcp": None})
     try:
         c.wait_for(port=8080, timeout=30)
+        # Open means httpd listens, not that docker-proxy accepted on the published port while sleep still ran.
+        assert any("httpd" in " ".join(p) for p in c.top()["Processes"]), c.top()
         c.wait_for(http="/index.html", port=8080, timeout=30)
         c.wait_for(http="/missing", http_port=8080, status=404, timeout=30)
         with pytest.raises(errors.TimeoutError) as e:

@@ -28,7 +28,7 @@ namespace dind {
 // What to wait for; every field that is set must hold (checked in this order: log, healthy, port, http).
 struct WaitOptions {
   std::string log;         // an ECMAScript regex, matched against the log (stdout and stderr) as it streams
-  std::uint16_t port = 0;  // the container's port N/tcp, published: a TCP connection to it opens
+  std::uint16_t port = 0;  // the container's port N/tcp, published: a connection to it stays up (PortReach::open)
   std::string http;        // a path ("/health"), GET on the published port `http_port` (default: `port`, else 80)
   std::uint16_t http_port = 0;
   int status = 0;        // the status the GET must answer (0: any 2xx or 3xx)
@@ -45,7 +45,8 @@ struct WaitOptions {
 class PortReach {
  public:
   virtual ~PortReach() = default;
-  // Whether a TCP connection to `port` opens before `deadline`.
+  // Whether a TCP connection to `port` opens before `deadline` and is not closed at once: a userland proxy
+  // (docker-proxy) accepts on a published port before the container listens, then closes.
   virtual bool open(std::uint16_t port, Clock::time_point deadline) const = 0;
   // Sends `request` to `port` and returns what came back until the peer closed (or `deadline`, with what came);
   // throws ConnectionError when nothing could be connected.

@@ -1,4 +1,6 @@
 // The ways this process reaches a published port (dind/wait.hpp): directly, or from inside a container by an exec.
+#include <chrono>
+#include <memory>
 #include <utility>
 
 #include "dind/connection.hpp"
@@ -8,16 +10,30 @@
 namespace dind {
 namespace {
 
+// How long a fresh connection must stay up to count as open. A userland proxy (docker-proxy) accepts on the
+// published port whether or not the container listens yet, dials the container, and closes at once if that fails;
+// a listening server holds the connection (or sends a greeting) far longer than this.
+constexpr auto kSettle = std::chrono::milliseconds(100);
+
 class DirectReach final : public PortReach {
  public:
   explicit DirectReach(std::string host) : host_(std::move(host)) {}
 
   bool open(std::uint16_t port, Clock::time_point deadline) const override {
+    std::unique_ptr<Connection> c;
     try {
-      Connection::open(endpoint(port), nullptr, deadline);
-      return true;
+      c = Connection::open(endpoint(port), nullptr, deadline);
     } catch (const Error&) {
       return false;
+    }
+    // Its own deadline: a connection made just before `deadline` still gets the whole of kSettle.
+    try {
+      char byte;
+      return c->read_some(&byte, 1, Clock::now() + kSettle) > 0;  // a greeting: open; 0 bytes: closed at once
+    } catch (const TimeoutError&) {
+      return true;  // still up after kSettle
+    } catch (const Error&) {
+      return false;  // reset
     }
   }
 
@@ -49,12 +65,17 @@ class DirectReach final : public PortReach {
 // docker:dind (Alpine) has busybox's nc and timeout. Exit 0: connected (send: the answer on stdout).
 constexpr const char* kProbeScript = R"sh(
 if command -v bash >/dev/null 2>&1; then
-  [ "$1" = open ] && exec bash -c 'exec 3<>/dev/tcp/127.0.0.1/$0' "$2" 2>/dev/null
+  # open: connected, and not closed at once (read: 0 a byte came, >128 still up after 0.1 s; 1 closed: a proxy's
+  # accept for a container that does not listen yet, see kSettle).
+  [ "$1" = open ] && exec bash -c 'exec 3<>/dev/tcp/127.0.0.1/$0 || exit 1; read -r -t 0.1 -n 1 <&3; r=$?
+    [ "$r" = 0 ] || [ "$r" -gt 128 ]' "$2" 2>/dev/null
   exec timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/$0 || exit 111; cat >&3; cat <&3' "$2" 2>/dev/null
 fi
 if [ "$1" = open ]; then
-  timeout 2 nc 127.0.0.1 "$2" </dev/null >/dev/null 2>&1
-  r=$?; [ "$r" = 0 ] || [ "$r" -ge 124 ]; exit $?
+  # busybox nc quits when the peer closes (not open, as above); still connected when timeout stops it (>= 124).
+  # Its stdin stays open (sleep) so that it does not half-close, which some servers answer by closing.
+  sleep 1 | timeout 1 nc 127.0.0.1 "$2" >/dev/null 2>&1
+  r=$?; [ "$r" -ge 124 ]; exit $?
 fi
 timeout 5 nc 127.0.0.1 "$2"
 )sh";
