@@ -45,7 +45,8 @@ def session(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, offline_images: tup
 
 
 def _made(session: str) -> List[dind.Client]:
-    return outer().containers.list(all=True, filters={"label": [f"dind.session={session}"]})
+    # ignore_removed: a reap that another test starts may remove a dead owner's container in between.
+    return outer().containers.list(all=True, filters={"label": [f"dind.session={session}"]}, ignore_removed=True)
 
 
 def _anonymous_volumes(containers: List) -> List[str]:
