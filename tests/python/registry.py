@@ -83,18 +83,22 @@ class Registry:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def serve_in_container(reg: Registry, client: "object", network: str, name: str) -> "object":
+def serve_in_container(reg: Registry, client: "object", network: str, name: str, secure: bool = True) -> "object":
     """The same registry binary and files in a busybox container on ``network`` (port 5000, TLS, htpasswd), for a
     daemon that cannot reach the host's 127.0.0.1; its port is also published on 127.0.0.1 for pushes from the host.
+    ``secure=False``: plain HTTP and no auth, as a registry mirror is commonly run inside a CI network.
     The binary needs only libc and the loader (``ldd``), mounted beside it."""
     cfg = dict(json.loads((reg.dir / "config.yml").read_text()))
     cfg["http"] = {**cfg["http"], "addr": "0.0.0.0:5000"}
     cfg["storage"] = {"filesystem": {"rootdirectory": "/var/lib/registry"}}
-    (reg.dir / "container.yml").write_text(json.dumps(cfg))
+    if not secure:
+        del cfg["http"]["tls"], cfg["auth"]
+    config = reg.dir / f"{name}.yml"
+    config.write_text(json.dumps(cfg))
     files = ["/usr/bin/docker-registry", "/lib/x86_64-linux-gnu/libc.so.6", "/lib64/ld-linux-x86-64.so.2"]
     mounts = {f: {"bind": f, "mode": "ro"} for f in files}
     mounts[str(reg.dir)] = {"bind": str(reg.dir), "mode": "ro"}
     return client.containers.run(  # type: ignore[attr-defined]
-        "busybox:latest", ["/usr/bin/docker-registry", "serve", str(reg.dir / "container.yml")], name=name,
+        "busybox:latest", ["/usr/bin/docker-registry", "serve", str(config)], name=name,
         detach=True, network=network, volumes=mounts, ports={"5000/tcp": ("127.0.0.1", None)},
         labels={"dind.test": "registry"})

@@ -160,26 +160,57 @@ def test_opt_outs_carry_nothing(registry: Registry, monkeypatch: pytest.MonkeyPa
         net.remove()
 
 
-def test_mirrors_and_insecure_registries_of_the_outer_engine_are_carried_even_when_the_mirror_is_dead() -> None:
-    from jobs import engine_runtime_wrapper
+def test_mirrors_and_insecure_registries_of_the_outer_engine_are_carried_and_serve_pulls(registry: Registry) -> None:
+    import time
 
-    # The outer engine is itself a Dind; on this machine it needs the runtime wrapper to run a privileged nested
-    # container (ENVIRONMENT.md). The mirror's address answers nothing: the nested daemon must start anyway.
-    wrapper = engine_runtime_wrapper()
-    mounts = [f"{wrapper}:{wrapper}:ro"] if wrapper else []
-    args = [f"--add-runtime=capfix={wrapper}", "--default-runtime=capfix"] if wrapper else []
-    args += ["--registry-mirror=https://10.255.255.1:5000", "--insecure-registry=10.99.0.0/16",
-             "--insecure-registry=myreg.test:5000"]
-    with dind.Dind("dind-offline:latest", mounts=mounts, dockerd_args=args) as middle:
-        middle.load_images(["dind-offline:latest"])
-        with dind.Dind("dind-offline:latest", client=middle.client) as inner:
-            rc = inner.client.info()["RegistryConfig"]
-            assert rc["Mirrors"] == ["https://10.255.255.1:5000/"]
-            assert "10.99.0.0/16" in rc["InsecureRegistryCIDRs"]
-            assert rc["IndexConfigs"]["myreg.test:5000"]["Secure"] is False
-        with dind.Dind("dind-offline:latest", client=middle.client, carry_registries=False) as plain:
-            rc = plain.client.info()["RegistryConfig"]
-            assert rc["Mirrors"] == [] and "10.99.0.0/16" not in rc["InsecureRegistryCIDRs"]
+    from jobs import engine_runtime_wrapper
+    from registry import serve_in_container
+
+    # The outer engine is itself a Dind on a network with a live mirror (plain HTTP, as CI mirrors commonly run);
+    # on this machine it needs the runtime wrapper to run a privileged nested container (ENVIRONMENT.md). A second
+    # mirror answers nothing: the nested daemon must start anyway, and pull through the live one.
+    client = outer()
+    net = client.networks.create("dind-carry-mirror", driver="bridge")
+    served = None
+    try:
+        served = serve_in_container(registry, client, "dind-carry-mirror", "dind-carry-mirror", secure=False)
+        served.reload()
+        ip = served.attrs["NetworkSettings"]["Networks"]["dind-carry-mirror"]["IPAddress"]
+        port = served.attrs["NetworkSettings"]["Ports"]["5000/tcp"][0]["HostPort"]
+        # What a Docker Hub mirror serves: library/busybox, pushed from the host (127.0.0.0/8 is insecure by default).
+        local = f"127.0.0.1:{port}/library/busybox"
+        client.images.get("busybox:latest").tag(local, "mirrored")
+        try:
+            for _ in range(50):  # the container's registry may take a moment to listen
+                try:
+                    client.images.push(local, "mirrored")
+                    break
+                except dind.errors.DockerException:
+                    time.sleep(0.2)
+        finally:
+            client.images.remove(f"{local}:mirrored")
+        wrapper = engine_runtime_wrapper()
+        mounts = [f"{wrapper}:{wrapper}:ro"] if wrapper else []
+        args = [f"--add-runtime=capfix={wrapper}", "--default-runtime=capfix"] if wrapper else []
+        args += [f"--registry-mirror=http://{ip}:5000", "--registry-mirror=https://10.255.255.1:5000",
+                 "--insecure-registry=10.99.0.0/16", "--insecure-registry=myreg.test:5000"]
+        with dind.Dind("dind-offline:latest", mounts=mounts, dockerd_args=args, network="dind-carry-mirror") as middle:
+            middle.load_images(["dind-offline:latest"])
+            with dind.Dind("dind-offline:latest", client=middle.client) as inner:
+                rc = inner.client.info()["RegistryConfig"]
+                assert rc["Mirrors"] == [f"http://{ip}:5000/", "https://10.255.255.1:5000/"]
+                assert "10.99.0.0/16" in rc["InsecureRegistryCIDRs"]
+                assert rc["IndexConfigs"]["myreg.test:5000"]["Secure"] is False
+                # No network beyond the machine: only the carried mirror can serve this pull of a Hub image.
+                inner.client.images.pull("busybox", tag="mirrored")
+                assert inner.client.images.get("busybox:mirrored")
+            with dind.Dind("dind-offline:latest", client=middle.client, carry_registries=False) as plain:
+                rc = plain.client.info()["RegistryConfig"]
+                assert rc["Mirrors"] == [] and "10.99.0.0/16" not in rc["InsecureRegistryCIDRs"]
+    finally:
+        if served is not None:
+            served.remove(force=True)
+        net.remove()
 
 
 def test_login_makes_pulls_through_the_daemon_authenticated(registry: Registry, tmp_path: Path,
