@@ -136,7 +136,8 @@ class _State:
         return options
 
     def session_options(self) -> Dict[str, Any]:
-        options: Dict[str, Any] = {**self.defaults(), "owner": "self", **plugin_options.session_reuse_and_cache(self.config)}
+        # owner "self" unless --dind-option owner=... says otherwise.
+        options: Dict[str, Any] = {"owner": "self", **self.defaults(), **plugin_options.session_reuse_and_cache(self.config)}
         if self.keep:
             # A kept daemon must outlive this run, and the next run's reap must spare it: it belongs to the terminal
             # session (or CI job) pytest runs in, not to pytest, nor to a wrapper such as make, tox or an xdist

@@ -153,14 +153,17 @@ def test_a_signal_during_the_background_start_leaves_nothing(pytester: pytest.Py
 def test_dind_arg_and_dind_option_reach_the_session_daemon_and_the_factory(pytester: pytest.Pytester, inner,
                                                                           session: str) -> None:
     pytester.makepyfile(test_opts="""
+import os
+
 import dind as dind_module
 
-def _label(name):
-    return dind_module.Client.from_env().containers.get(name).labels["from.option"]
+def _label(name, key="from.option"):
+    return dind_module.Client.from_env().containers.get(name).labels[key]
 
 def test_session_daemon(dind, dind_client):
     assert "from.dind-arg=yes" in dind_client.info()["Labels"]
     assert _label(dind.name) == "yes"
+    assert _label(dind.name, "dind.owner-pid") == str(os.getppid())  # owner=parent, not the plugin's "self"
 
 def test_factory(dind_factory):
     d = dind_factory()
@@ -168,7 +171,7 @@ def test_factory(dind_factory):
     assert _label(d.name) == "yes"
 """)
     result = inner("--dind-arg=--label=from.dind-arg=yes", "--dind-option", 'labels={"from.option": "yes"}',
-                   "--dind-option", "start_timeout=120", "--dind-option", "tls=true")
+                   "--dind-option", "start_timeout=120", "--dind-option", "tls=true", "--dind-option", "owner=parent")
     result.assert_outcomes(passed=2)
 
 
