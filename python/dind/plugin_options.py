@@ -9,6 +9,8 @@ from typing import Any, Dict, List
 
 import pytest
 
+from .cli.common import seconds
+
 
 def _default_timeout() -> float:
     raw = os.environ.get("DIND_TIMEOUT", "")
@@ -16,16 +18,6 @@ def _default_timeout() -> float:
         return float(raw) if raw else 60.0
     except ValueError:
         return 60.0
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
 
 
 def _dind_keywords() -> List[str]:
@@ -88,7 +80,7 @@ def add_options(parser: pytest.Parser) -> None:
                     default=os.environ.get("DIND_JOB_IMAGE") or "docker:cli", metavar="IMAGE",
                     help="image of the dind_job fixture's jobs, with a docker CLI (default: $DIND_JOB_IMAGE or "
                          "docker:cli)")
-    group.addoption("--dind-timeout", dest="dind_timeout", type=_positive_float, default=_default_timeout(),
+    group.addoption("--dind-timeout", dest="dind_timeout", type=seconds, default=_default_timeout(),
                     metavar="SECONDS", help="start timeout of each daemon (default: $DIND_TIMEOUT or 60)")
     group.addoption("--dind-share", dest="dind_share", action="store_true", default=False,
                     help="with pytest-xdist: one session daemon for all workers (started by the controller) instead "

@@ -136,7 +136,6 @@ class _State:
         return options
 
     def session_options(self) -> Dict[str, Any]:
-        # owner "self" unless --dind-option owner=... says otherwise.
         options: Dict[str, Any] = {"owner": "self", **self.defaults(), **plugin_options.session_reuse_and_cache(self.config)}
         if self.keep:
             # A kept daemon must outlive this run, and the next run's reap must spare it: it belongs to the terminal
