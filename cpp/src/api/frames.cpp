@@ -69,18 +69,31 @@ struct FrameReader::Impl {
     demux.feed(buf.data(), n, [this](StdStream s, std::string_view payload) { add(s, payload); });
   }
 
+  // feed(), but an error met after output in the same read is raised once that output is out.
+  void feed_deferring(std::size_t n) {
+    try {
+      feed(n);
+    } catch (...) {
+      if (pending.empty()) throw;
+      failed = std::current_exception();
+    }
+  }
+
   // Grows a lone pending chunk with what has already arrived, up to about kBatch: the engine writes a frame (and,
   // for logs, an HTTP chunk) per line, and handing Python one line per iteration made it the bottleneck. Never
   // waits, so a follower still gets a line as soon as it arrives. A second pending chunk (the other stream) ends
   // the batch, which keeps stdout and stderr in arrival order.
   // An error met here (a daemon error frame, a lost connection) is raised after the output before it is handed out.
+  // The rest of a frame begun is waited for, though: the engine writes each frame in one write, so the rest is on
+  // its way, and handing over the pieces (a reader woken per few KiB) cost a Python iteration each.
   void top_up() {
     try {
       while (!failed && pending.size() == 1 && pending.front().data.size() < kBatch && !closed.load()) {
         const std::size_t want = std::min(kReadSize, kBatch - pending.front().data.size() + Demuxer::kHeaderSize);
         if (buf.size() < want) buf.resize(kReadSize);
-        const std::size_t n = read(buf.data(), want, false);
-        if (n == 0) return;
+        const bool mid_frame = format == StreamFormat::multiplexed && !demux.at_frame_boundary();
+        const std::size_t n = read(buf.data(), want, mid_frame);
+        if (n == 0) return;  // nothing more has arrived, or the end (the next waiting read reports it)
         feed(n);
       }
     } catch (...) {
@@ -128,7 +141,7 @@ struct FrameReader::Impl {
         if (!closed.load()) demux.finish();  // a stream cut inside a frame is an error, not an end
         return false;
       }
-      feed(n);
+      feed_deferring(n);
     }
   }
 };
