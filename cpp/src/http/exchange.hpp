@@ -42,6 +42,7 @@ struct Exchange {
   std::atomic<bool> closed{false};
   bool finished = false;
   bool head_parsed = false;
+  boost::system::error_code body_error;  // met after bytes already given out in the same call; raised by the next
   std::string status_line;  // what Beast consumed of a head whose end has not arrived yet (the status line)
 
   Clock::time_point next_deadline() const { return idle ? std::min(deadline, deadline_after(*idle)) : deadline; }

@@ -100,6 +100,7 @@ void Exchange::take_head() {
 std::size_t Exchange::read_body(char* out, std::size_t n, bool wait) {
   if (finished || closed.load()) return 0;
   if (n == 0) return 0;
+  if (body_error) malformed("body", body_error);
   try {
     auto& body = parser.get().body();
     for (;;) {
@@ -120,11 +121,12 @@ std::size_t Exchange::read_body(char* out, std::size_t n, bool wait) {
         if (produced > 0) {
           // Parse on into the space left while what has arrived lasts: the engine sends logs as one chunk per
           // line, and a call per chunk was most of the cost of a log stream.
+          // A malformed part is raised by the next call, so that the bytes before it are out whatever the reads.
           while (!ec && used > 0 && body.size > 0 && buf.size() > 0 && !parser.is_done()) {
             used = parser.put(buf.data(), ec);
             buf.consume(used);
             if (ec == bhttp::error::need_buffer) ec = {};
-            if (ec && ec != bhttp::error::need_more) malformed("body", ec);
+            if (ec && ec != bhttp::error::need_more) body_error = ec;
           }
           produced = n - body.size;
           if (parser.is_done()) finish();
