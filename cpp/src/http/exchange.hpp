@@ -56,6 +56,8 @@ struct Exchange {
   void close() noexcept;
 
  private:
+  // Feeds what is buffered to the parser (body bytes go to the body's space) and drops what it used.
+  std::size_t put_buffered(boost::system::error_code& ec);
   // Reads more bytes into `buf`; 0 at EOF.
   std::size_t fill(Clock::time_point dl);
   // The connection must not be reused.

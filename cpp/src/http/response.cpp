@@ -97,6 +97,13 @@ void Exchange::take_head() {
 
 // ---- the body ------------------------------------------------------------------------------------------------------
 
+std::size_t Exchange::put_buffered(error_code& ec) {
+  const std::size_t used = parser.put(buf.data(), ec);
+  buf.consume(used);
+  if (ec == bhttp::error::need_buffer) ec = {};  // the caller's space is full: not an error
+  return used;
+}
+
 std::size_t Exchange::read_body(char* out, std::size_t n, bool wait) {
   if (finished || closed.load()) return 0;
   if (n == 0) return 0;
@@ -113,19 +120,15 @@ std::size_t Exchange::read_body(char* out, std::size_t n, bool wait) {
       body.more = true;
       if (buf.size() > 0) {
         error_code ec;
-        std::size_t used = parser.put(buf.data(), ec);
-        buf.consume(used);
+        std::size_t used = put_buffered(ec);
         std::size_t produced = n - body.size;
-        if (ec == bhttp::error::need_buffer) ec = {};
         if (ec && ec != bhttp::error::need_more) malformed("body", ec);
         if (produced > 0) {
           // Parse on into the space left while what has arrived lasts: the engine sends logs as one chunk per
           // line, and a call per chunk was most of the cost of a log stream.
           // A malformed part is raised by the next call, so that the bytes before it are out whatever the reads.
           while (!ec && used > 0 && body.size > 0 && buf.size() > 0 && !parser.is_done()) {
-            used = parser.put(buf.data(), ec);
-            buf.consume(used);
-            if (ec == bhttp::error::need_buffer) ec = {};
+            used = put_buffered(ec);
             if (ec && ec != bhttp::error::need_more) body_error = ec;
           }
           produced = n - body.size;
