@@ -301,7 +301,7 @@ def config(quick: bool) -> Dict[str, Any]:
                     stream_rounds=2, demux_mb=100, archive_bytes=256 << 20, archive_rounds=2, import_rounds=5)
     # Sizes are the targets' (bench/README.md); repetitions are bounded so a full run fits in ~15 min on a loaded 2-core machine.
     return dict(ping_rounds=8, ping_per_round=250, thread_rounds=5, thread_seconds=2.0, stream_bytes=200 << 20,
-                stream_rounds=3, demux_mb=200, archive_bytes=256 << 20, archive_rounds=4, import_rounds=9)
+                stream_rounds=5, demux_mb=200, archive_bytes=256 << 20, archive_rounds=4, import_rounds=9)
 
 
 def run(quick: bool, raw_ping: Optional[str], demux_bench: Optional[str]) -> List[Row]:

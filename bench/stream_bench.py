@@ -11,10 +11,15 @@ the engine's log replay through the attach endpoint: the hijacked stream that di
 reads as a plain body until the engine closes it); save reads an image committed from that container (its layer
 holds the file); exec runs a new ``yes | head -c`` in a running container per call, so all three sides include the
 exec's create and the process's writing.
+
+A third row per key (info) gives each client's median CPU seconds per call (user + system; curl's as a waited-for
+child; attach's include the writer's create, the same on every side): a client whose CPU is far below the call's
+time waits on the engine, and there the three clients trade places from round to round.
 """
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import time
 from typing import Any, Callable, Dict, Iterable, List, Tuple
@@ -60,27 +65,43 @@ def _timed(side: Side) -> Tuple[float, int]:
 Timed = Callable[[], Tuple[float, int]]  # the same, timing itself: (seconds, bytes)
 
 
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process and its waited-for children (curl) so far."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _three_way(key: str, what: str, size: int, rounds: int, dind_side: Side, dp_side: Side, curl_side: Timed,
                timed: bool = False) -> List[Row]:
     """`timed`: the dind and docker-py sides time themselves too (they have setup to leave out)."""
     wrap: Callable[[Any], Timed] = (lambda f: f) if timed else (lambda f: lambda: _timed(f))
     sides: Dict[str, Timed] = {"dind": wrap(dind_side), "docker-py": wrap(dp_side), "curl": curl_side}
     times: Dict[str, List[float]] = {k: [] for k in sides}
+    cpu: Dict[str, List[float]] = {k: [] for k in sides}
     for r in range(rounds + 1):  # round 0 warms the engine's caches for all three
         for name, fn in sides.items():
+            c0 = _cpu()
             t, n = fn()
+            used = _cpu() - c0
             if n < size:
                 raise RuntimeError(f"{key}: {name} got {n} bytes, expected >= {size}")
             if r:
                 times[name].append(t)
+                cpu[name].append(used)
     rate = {k: size / median(v) / MB for k, v in times.items()}
     d, p, c = rate["dind"], rate["docker-py"], rate["curl"]
-    log(f"  {key} {size >> 20} MiB: dind {d:.0f} MB/s, docker-py {p:.0f} MB/s, curl {c:.0f} MB/s")
-    raw = {"seconds": times}
+    busy = {k: median(v) for k, v in cpu.items()}
+    log(f"  {key} {size >> 20} MiB: dind {d:.0f} MB/s, docker-py {p:.0f} MB/s, curl {c:.0f} MB/s; "
+        f"client CPU {busy['dind']:.2f} / {busy['docker-py']:.2f} / {busy['curl']:.2f} s")
+    raw = {"seconds": times, "cpu_seconds": cpu}
     return [Row("client", f"{what} {size >> 20} MiB vs curl", fmt(d, "MB/s", 0), fmt(c, "MB/s (curl)", 0), d / c,
                 ">= 0.95x curl", d / c >= 0.95, raw=raw),
             Row("client", f"  the same {key} vs docker-py", fmt(d, "MB/s", 0), fmt(p, "MB/s (docker-py)", 0), d / p,
-                ">= 1.0x docker-py", d / p >= 1.0)]
+                ">= 1.0x docker-py", d / p >= 1.0),
+            # How busy each client was: a client far from saturated waits on the engine, whatever its rate.
+            Row("client", f"  the same {key}, client CPU per call (info)", fmt(busy["dind"], "s", 2),
+                fmt(busy["docker-py"], "s (docker-py)", 2) + f", {busy['curl']:.2f} s (curl)",
+                busy["dind"] / busy["docker-py"] if busy["docker-py"] else None, "-", None)]
 
 
 def _attach_once(dp: Any, dc: Any, side: str, size: int, api: str) -> Tuple[float, int]:
