@@ -38,9 +38,10 @@ struct Request {
   std::string target = "/";  // path and query, already encoded
   std::string host;          // Host header
   Headers headers;
-  std::string body;      // sent with Content-Length (unless `source` is set)
-  BodySource source;     // streamed as Transfer-Encoding: chunked
-  bool upgrade = false;  // Connection: Upgrade, Upgrade: tcp
+  std::string body;                      // sent with Content-Length (unless `source` is set)
+  BodySource source;                     // streamed as Transfer-Encoding: chunked
+  bool upgrade = false;                  // Connection: Upgrade, Upgrade: <upgrade_protocol>
+  std::string upgrade_protocol = "tcp";  // the engine's hijack; "websocket" for the Kubernetes API server
 };
 
 namespace detail {

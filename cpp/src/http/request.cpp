@@ -22,7 +22,7 @@ std::string serialize_head(const Request& req) {
       throw Error("header " + k + " for " + req.method + " " + req.target + " contains a line break");
     h.append(k).append(": ").append(v).append("\r\n");
   }
-  if (req.upgrade) h.append("Connection: Upgrade\r\nUpgrade: tcp\r\n");
+  if (req.upgrade) h.append("Connection: Upgrade\r\nUpgrade: ").append(req.upgrade_protocol).append("\r\n");
   if (req.source) {
     h.append("Transfer-Encoding: chunked\r\n");
   } else if (!req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "PATCH") {
