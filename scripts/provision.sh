@@ -22,7 +22,7 @@ os_id=$( (. /etc/os-release 2>/dev/null && echo "${ID:-}") || :)
 # openssh-server/-client: the tests' own sshd on 127.0.0.1 for ssh:// (tests/python/jobs.py); the package's postinst
 # does not start the system's sshd on these machines (policy-rc.d), and the tests never use it.
 packages=(docker.io debootstrap busybox-static iptables curl ca-certificates libboost-dev libssl-dev nlohmann-json3-dev
-  libarchive-dev libgtest-dev libgmock-dev clang-format openssl ccache clang-14 libclang-rt-14-dev
+  libarchive-dev libyaml-dev libgtest-dev libgmock-dev clang-format openssl ccache clang-14 libclang-rt-14-dev
   openssh-server openssh-client docker-registry apache2-utils)
 command -v ninja >/dev/null || packages+=(ninja-build)
 # One dpkg-query for all; a package never seen prints an error line and no status, so it counts as missing.

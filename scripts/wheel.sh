@@ -92,7 +92,7 @@ cmp -s "${made[0]}" "$dist/${keep[0]}" || cp "${made[0]}" "$dist/"
 sources=$(find cpp python cmake CMakeLists.txt pyproject.toml README.md -type f ! -name '*.pyc' -print0 | sort -z |
   xargs -0 sha256sum | sha256sum | cut -c1-16)
 libs=$(dpkg-query -W -f='${Package}=${Version}\n' libarchive13 libssl3 libxml2 libicu72 libc6 g++-12 libstdc++-12-dev \
-  libboost1.74-dev nlohmann-json3-dev libarchive-dev libssl-dev 2>/dev/null | sha256sum)
+  libboost1.74-dev nlohmann-json3-dev libarchive-dev libssl-dev libyaml-dev 2>/dev/null | sha256sum)
 for i in "${!pythons[@]}"; do
   py=${venvs[$i]}/bin/python
   tag=$("$py" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
