@@ -2,7 +2,8 @@
 
 Prints each figure as it is measured, then one table: figure, dind, baseline, ratio, target, met?.
 Options: --quick (fewer repetitions), --only KEY[,KEY] (ping, threads, logs, exec, attach, getarchive, save, demux,
-archive, import, start, start4, tunnel, jobready, plugin), --json PATH (the rows, for tooling). Nothing here asserts a
+archive, import, start, start4, tunnel, jobready, plugin; kube only when named: it needs the test cluster of
+scripts/cluster.sh), --json PATH (the rows, for tooling). Nothing here asserts a
 time.
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import client_bench  # noqa: E402
+import kube_bench  # noqa: E402
 import lifecycle_bench  # noqa: E402
 import plugin_bench  # noqa: E402
 import reach_bench  # noqa: E402
@@ -27,6 +29,7 @@ CLIENT_KEYS = {"ping", "threads", "logs", "exec", "attach", "getarchive", "save"
 LIFECYCLE_KEYS = {"start", "start4"}
 REACH_KEYS = {"tunnel", "jobready"}
 PLUGIN_KEYS = {"plugin"}
+KUBE_KEYS = {"kube"}  # needs the test cluster: only when asked for
 
 
 def find_tool(name: str) -> Optional[str]:
@@ -63,7 +66,7 @@ def main() -> int:
     ap.add_argument("--json", default="", help="also write the rows as JSON to this path")
     a = ap.parse_args()
     if a.only:
-        unknown = set(a.only.split(",")) - CLIENT_KEYS - LIFECYCLE_KEYS - REACH_KEYS - PLUGIN_KEYS
+        unknown = set(a.only.split(",")) - CLIENT_KEYS - LIFECYCLE_KEYS - REACH_KEYS - PLUGIN_KEYS - KUBE_KEYS
         if unknown:
             ap.error(f"unknown benchmark keys: {', '.join(sorted(unknown))}")
         os.environ["DIND_BENCH_ONLY"] = a.only
@@ -86,6 +89,8 @@ def main() -> int:
             rows += reach_bench.run(a.quick)
         if not only or only & PLUGIN_KEYS:
             rows += plugin_bench.run(a.quick)
+        if only & KUBE_KEYS:
+            rows += kube_bench.run(a.quick)
     finally:
         gone = cleanup_engine()
         if gone:

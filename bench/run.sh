@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The side-by-side benchmarks: dind vs docker-py 7.1 vs the raw floor, one run, one table.
 #   bench/run.sh [--quick] [--only ping,threads,logs,exec,attach,getarchive,save,demux,archive,import,start,start4,
-#                tunnel,jobready,plugin]
+#                tunnel,jobready,plugin,kube]
 #                [--json PATH]
 # Builds nothing: uses the installed dind package (or PYTHONPATH) and bench/raw_ping, bench/demux_bench from
 # $DIND_BUILD_DIR or build/release (scripts/build.sh). Needs the engine and the images busybox:latest and

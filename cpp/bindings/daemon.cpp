@@ -84,6 +84,24 @@ DIND_BINDINGS(daemon) {
         return "<Reach " + std::string(dind::to_string(r.kind)) + " " + r.address + ">";
       });
 
+  pyb::enum_<dind::Backend> backend(m, "Backend", "Where a daemon runs: docker (a container) or kubernetes (a pod).");
+  backend.value("docker", dind::Backend::docker).value("kubernetes", dind::Backend::kubernetes);
+  def_enum_from_name(backend, &dind::parse_backend);
+
+  pyb::class_<dind::KubeOptions> kube(m, "KubeOptions",
+                                      "The Kubernetes backend's place and pod shape (cpp/include/dind/daemon.hpp).");
+  kube.def_readwrite("kubeconfig", &dind::KubeOptions::kubeconfig,
+                     "A kubeconfig file (empty: KUBECONFIG, ~/.kube/config, the in-cluster service account).")
+      .def_readwrite("context", &dind::KubeOptions::context, "A context of it (empty: its current-context).")
+      .def_readwrite("namespace", &dind::KubeOptions::namespace_, "The namespace (empty: the context's).")
+      .def_readwrite("node", &dind::KubeOptions::node,
+                     "spec.nodeName, for a cluster without a scheduler (empty: the scheduler places the pod).")
+      .def_readwrite("runtime_class", &dind::KubeOptions::runtime_class,
+                     "runtimeClassName instead of a privileged container (e.g. a sysbox class).")
+      .def_readwrite("requests", &dind::KubeOptions::requests, "The dind container's resource requests.")
+      .def_readwrite("limits", &dind::KubeOptions::limits, "The dind container's resource limits.");
+  dind::py::def_keyword_init(kube);
+
   pyb::class_<dind::DaemonOptions> opts(m, "DaemonOptions",
                                         "What Daemon.start() starts (cpp/include/dind/daemon.hpp).");
   opts.def_readwrite("image", &dind::DaemonOptions::image, "The dind image (docker:dind).")
@@ -126,7 +144,9 @@ DIND_BINDINGS(daemon) {
       .def_readwrite("credentials", &dind::DaemonOptions::credentials,
                      "Pull the dind image with $DOCKER_CONFIG/config.json's credentials (the default).")
       .def_readwrite("login", &dind::DaemonOptions::login,
-                     "Those credentials also for pulls through the daemon (its client and env()'s docker CLI).");
+                     "Those credentials also for pulls through the daemon (its client and env()'s docker CLI).")
+      .def_readwrite("backend", &dind::DaemonOptions::backend, "Where the daemon runs (Backend): docker or kubernetes.")
+      .def_readwrite("kube", &dind::DaemonOptions::kube, "The Kubernetes backend's options (KubeOptions).");
   dind::py::def_keyword_init(opts);
 
   pyb::class_<CancelFlag>(m, "CancelFlag", "Abandons a Daemon.start() given it when set, from any thread.")
@@ -310,6 +330,28 @@ DIND_BINDINGS(daemon) {
       "outer"_a = pyb::none(), "older_than"_a = pyb::none(), "everything"_a = false, "reused"_a = false,
       "Removes what dind made whose owner is gone (or older than `older_than` seconds, or all with `everything`; "
       "reused daemons too with `reused`): {'containers', 'volumes', 'networks', 'dirs'} removed.");
+  m.def(
+      "reap_kubernetes",
+      [](const dind::KubeOptions& k, std::optional<double> older_than, bool everything) {
+        dind::ReapOptions o;
+        if (older_than) o.older_than = std::chrono::seconds(static_cast<long long>(*older_than));
+        o.everything = everything;
+        dind::ReapResult r;
+        {
+          pyb::gil_scoped_release release;
+          dind::KubeClient api(dind::load_kube_target({k.kubeconfig, k.context}));
+          const std::string ns = k.namespace_.empty() ? api.target().namespace_ : k.namespace_;
+          r = dind::reap_kubernetes(api, ns, o);
+        }
+        pyb::typing::Dict<pyb::str, std::vector<std::string>> out;
+        out["pods"] = r.pods;
+        out["secrets"] = r.secrets;
+        out["dirs"] = r.dirs;
+        return out;
+      },
+      "kube"_a, "older_than"_a = pyb::none(), "everything"_a = false,
+      "Removes the Kubernetes backend's pods and Secrets (in the kubeconfig's namespace, or kube.namespace) whose "
+      "owner is gone (or older than `older_than` seconds, or all with `everything`): {'pods', 'secrets', 'dirs'}.");
   m.def(
       "list_caches",
       [](std::optional<dind::Client> outer) {

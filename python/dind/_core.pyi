@@ -6,7 +6,7 @@ import builtins
 import collections.abc
 import datetime
 import typing
-__all__: list[str] = ['Archive', 'ByteStream', 'CancelFlag', 'Client', 'Containers', 'Daemon', 'DaemonOptions', 'DaemonRecord', 'ImageProgress', 'Images', 'Job', 'JobMode', 'JobOptions', 'JsonLines', 'LABEL_CACHE', 'LABEL_CERT_PATH', 'LABEL_CREATED', 'LABEL_DIR', 'LABEL_NAME', 'LABEL_OWNER_CONTAINER', 'LABEL_OWNER_HOST', 'LABEL_OWNER_PID', 'LABEL_OWNER_START', 'LABEL_REACH', 'LABEL_REUSE', 'LABEL_REUSE_HASH', 'LABEL_SESSION', 'LABEL_TLS', 'MAX_API_VERSION', 'MIN_API_VERSION', 'Networks', 'OutputStream', 'Owner', 'PendingWait', 'PullPolicy', 'Reach', 'ReachKind', 'Streams', 'Volumes', 'WaitOptions', 'df', 'endpoint_from_env', 'list_caches', 'local_daemons', 'parse_repository_tag', 'progress_error', 'reap', 'registry_of_image', 'remove_cache', 'remove_daemon', 'resolve_authconfig', 'session_id', 'wait_for']
+__all__: list[str] = ['Archive', 'Backend', 'ByteStream', 'CancelFlag', 'Client', 'Containers', 'Daemon', 'DaemonOptions', 'DaemonRecord', 'ImageProgress', 'Images', 'Job', 'JobMode', 'JobOptions', 'JsonLines', 'KubeOptions', 'LABEL_CACHE', 'LABEL_CERT_PATH', 'LABEL_CREATED', 'LABEL_DIR', 'LABEL_NAME', 'LABEL_OWNER_CONTAINER', 'LABEL_OWNER_HOST', 'LABEL_OWNER_PID', 'LABEL_OWNER_START', 'LABEL_REACH', 'LABEL_REUSE', 'LABEL_REUSE_HASH', 'LABEL_SESSION', 'LABEL_TLS', 'MAX_API_VERSION', 'MIN_API_VERSION', 'Networks', 'OutputStream', 'Owner', 'PendingWait', 'PullPolicy', 'Reach', 'ReachKind', 'Streams', 'Volumes', 'WaitOptions', 'df', 'endpoint_from_env', 'list_caches', 'local_daemons', 'parse_repository_tag', 'progress_error', 'reap', 'reap_kubernetes', 'registry_of_image', 'remove_cache', 'remove_daemon', 'resolve_authconfig', 'session_id', 'wait_for']
 class Client:
     """
     The core's Engine API client: version negotiation, the connection pool, typed errors.
@@ -417,6 +417,123 @@ class Reach:
         """
         Why this reach was chosen, in words.
         """
+class Backend:
+    """
+    Where a daemon runs: docker (a container) or kubernetes (a pod).
+    
+    Members:
+    
+      docker
+    
+      kubernetes
+    """
+    __members__: typing.ClassVar[dict[str, Backend]]
+    docker: typing.ClassVar[Backend]
+    kubernetes: typing.ClassVar[Backend]
+    @typing.overload
+    def __eq__(self, other: Backend) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    @typing.overload
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @typing.overload
+    def __init__(self, name: str) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: Backend) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        """
+        The name, as the core writes it ("auto", "missing", ...).
+        """
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class KubeOptions:
+    """
+    The Kubernetes backend's place and pod shape (cpp/include/dind/daemon.hpp).
+    """
+    def __init__(self, **kwargs: typing.Any) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    @property
+    def context(self) -> str:
+        """
+        A context of it (empty: its current-context).
+        """
+    @context.setter
+    def context(self, arg0: str) -> None:
+        ...
+    @property
+    def kubeconfig(self) -> str:
+        """
+        A kubeconfig file (empty: KUBECONFIG, ~/.kube/config, the in-cluster service account).
+        """
+    @kubeconfig.setter
+    def kubeconfig(self, arg0: str) -> None:
+        ...
+    @property
+    def limits(self) -> dict[str, str]:
+        """
+        The dind container's resource limits.
+        """
+    @limits.setter
+    def limits(self, arg0: collections.abc.Mapping[str, str]) -> None:
+        ...
+    @property
+    def namespace(self) -> str:
+        """
+        The namespace (empty: the context's).
+        """
+    @namespace.setter
+    def namespace(self, arg0: str) -> None:
+        ...
+    @property
+    def node(self) -> str:
+        """
+        spec.nodeName, for a cluster without a scheduler (empty: the scheduler places the pod).
+        """
+    @node.setter
+    def node(self, arg0: str) -> None:
+        ...
+    @property
+    def requests(self) -> dict[str, str]:
+        """
+        The dind container's resource requests.
+        """
+    @requests.setter
+    def requests(self, arg0: collections.abc.Mapping[str, str]) -> None:
+        ...
+    @property
+    def runtime_class(self) -> str:
+        """
+        runtimeClassName instead of a privileged container (e.g. a sysbox class).
+        """
+    @runtime_class.setter
+    def runtime_class(self, arg0: str) -> None:
+        ...
 class DaemonOptions:
     """
     What Daemon.start() starts (cpp/include/dind/daemon.hpp).
@@ -432,6 +549,14 @@ class DaemonOptions:
         """
     @aliases.setter
     def aliases(self, arg0: collections.abc.Sequence[str]) -> None:
+        ...
+    @property
+    def backend(self) -> Backend:
+        """
+        Where the daemon runs (Backend): docker or kubernetes.
+        """
+    @backend.setter
+    def backend(self, arg0: Backend) -> None:
         ...
     @property
     def cache(self) -> str:
@@ -520,6 +645,14 @@ class DaemonOptions:
         """
     @insecure_publish.setter
     def insecure_publish(self, arg0: bool) -> None:
+        ...
+    @property
+    def kube(self) -> KubeOptions:
+        """
+        The Kubernetes backend's options (KubeOptions).
+        """
+    @kube.setter
+    def kube(self, arg0: KubeOptions) -> None:
         ...
     @property
     def labels(self) -> dict[str, str]:
@@ -1397,6 +1530,10 @@ def progress_error(line: typing.Any) -> str:
 def reap(outer: Client | None = None, older_than: typing.SupportsFloat | typing.SupportsIndex | None = None, everything: bool = False, reused: bool = False) -> dict[str, list[str]]:
     """
     Removes what dind made whose owner is gone (or older than `older_than` seconds, or all with `everything`; reused daemons too with `reused`): {'containers', 'volumes', 'networks', 'dirs'} removed.
+    """
+def reap_kubernetes(kube: KubeOptions, older_than: typing.SupportsFloat | typing.SupportsIndex | None = None, everything: bool = False) -> dict[str, list[str]]:
+    """
+    Removes the Kubernetes backend's pods and Secrets (in the kubeconfig's namespace, or kube.namespace) whose owner is gone (or older than `older_than` seconds, or all with `everything`): {'pods', 'secrets', 'dirs'}.
     """
 def registry_of_image(image: str) -> str:
     """

@@ -47,6 +47,11 @@ class Dind:
     process's proxies (``carry_proxy``), and ``$DOCKER_CONFIG/config.json``'s credentials for the dind image's pull
     (``credentials``); ``login=True`` also makes pulls through the daemon (``d.client``, ``d.env``'s CLI)
     authenticated.
+
+    ``backend="kubernetes"``: the daemon runs in a pod of a cluster instead (``kubeconfig``, ``context`` and
+    ``namespace`` found as kubectl finds them; ``node`` for a cluster without a scheduler; ``runtime_class`` instead
+    of a privileged pod; ``resources={"requests": {...}, "limits": {...}}``), its certs in a Secret, reached through
+    the API server; ``close()`` deletes pod and Secret.
     """
 
     def __init__(self, image: str = "docker:dind", *, privileged: bool = True, runtime: Optional[str] = None,
@@ -59,6 +64,9 @@ class Dind:
                  reuse: Optional[str] = None, cache: Optional[str] = None,
                  carry_registries: bool = True, carry_mtu: bool = True, carry_proxy: bool = True,
                  credentials: bool = True, login: bool = False,
+                 backend: str = "docker", kubeconfig: Optional[str] = None, context: Optional[str] = None,
+                 namespace: Optional[str] = None, node: Optional[str] = None, runtime_class: Optional[str] = None,
+                 resources: Optional[Mapping[str, Mapping[str, str]]] = None,
                  _core_daemon: Optional[_core.Daemon] = None, _cancel: Optional[_core.CancelFlag] = None) -> None:
         if _core_daemon is None:
             if not tls:
@@ -75,7 +83,12 @@ class Dind:
                 owner=_OWNERS[owner](),
                 reach=_core.ReachKind(reach), host=host or "", insecure_publish=insecure_publish, reuse=reuse or "",
                 cache=cache or "", carry_registries=carry_registries, carry_mtu=carry_mtu, carry_proxy=carry_proxy,
-                credentials=credentials, login=login)
+                credentials=credentials, login=login, backend=_core.Backend(backend),
+                kube=_core.KubeOptions(
+                    kubeconfig=kubeconfig or "", context=context or "", namespace=namespace or "", node=node or "",
+                    runtime_class=runtime_class or "",
+                    requests={str(k): str(v) for k, v in (resources or {}).get("requests", {}).items()},
+                    limits={str(k): str(v) for k, v in (resources or {}).get("limits", {}).items()}))
             # Before anything exists: a SIGTERM during this very start must still tear it down.
             _install_handlers()
             _core_daemon = _start(options, _cancel)
@@ -260,11 +273,17 @@ class _TerminalProgress:
 
 
 def reap(older_than: Optional[float] = None, everything: bool = False,
-         client: Optional[Client] = None, reused: bool = False) -> Dict[str, List[str]]:
+         client: Optional[Client] = None, reused: bool = False, backend: str = "docker",
+         kubeconfig: Optional[str] = None, context: Optional[str] = None,
+         namespace: Optional[str] = None) -> Dict[str, List[str]]:
     """Removes dind's containers (with volumes), volumes, networks and private directories (certs, CLI sockets) whose
     owner process is gone, or older than ``older_than`` seconds (or all of them with ``everything``); daemons started
     with ``reuse=`` only with ``reused`` or ``older_than``; caches never. Returns what was removed:
-    ``{"containers": [...], "volumes": [...], "networks": [...], "dirs": [...]}``."""
+    ``{"containers": [...], "volumes": [...], "networks": [...], "dirs": [...]}``.
+    ``backend="kubernetes"``: the pods and Secrets in the namespace instead (``{"pods", "secrets", "dirs"}``)."""
+    if _core.Backend(backend) == _core.Backend.kubernetes:
+        kube = _core.KubeOptions(kubeconfig=kubeconfig or "", context=context or "", namespace=namespace or "")
+        return dict(_core.reap_kubernetes(kube, older_than, everything))
     return dict(_core.reap(_outer_core(client), older_than, everything, reused))
 
 

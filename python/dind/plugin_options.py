@@ -68,7 +68,7 @@ def _dind_option(text: str) -> Any:
 
 def add_options(parser: pytest.Parser) -> None:
     """--dind-image, --dind-keep, --dind-timeout, --dind-job-image, --dind-share, --dind-arg, --dind-option,
-    --dind-reuse, --dind-cache, --dind-lazy (and the ini option dind_lazy)."""
+    --dind-backend, --dind-reuse, --dind-cache, --dind-lazy (and the ini option dind_lazy)."""
     group = parser.getgroup("dind", "throwaway Docker-in-Docker daemons")
     group.addoption("--dind-image", dest="dind_image", default=os.environ.get("DIND_IMAGE") or "docker:dind",
                     metavar="IMAGE", help="dind image for the fixtures (default: $DIND_IMAGE or docker:dind)")
@@ -91,6 +91,10 @@ def add_options(parser: pytest.Parser) -> None:
                     metavar="KEY=VALUE",
                     help="any dind.Dind keyword for the fixtures' daemons (repeatable); VALUE is read as JSON "
                          "list/object, true/false, null, a number, else a string, e.g. --dind-option tls_san='[\"a\"]'")
+    group.addoption("--dind-backend", dest="dind_options", action="append", type=_backend, metavar="NAME",
+                    help="where the fixtures' daemons run: docker (a container on the engine, the default) or "
+                         "kubernetes (a pod; kubeconfig, context, namespace, node via --dind-option, else as kubectl "
+                         "finds them)")
     group.addoption("--dind-reuse", dest="dind_reuse", nargs="?", const="", default=None, metavar="KEY",
                     help="the session daemon is kept for the next run and reused by it (same KEY and options; "
                          "default KEY: this project's directory); end it with `dind prune --reused`")
@@ -102,6 +106,18 @@ def add_options(parser: pytest.Parser) -> None:
                          "while tests are collected (also the ini option dind_lazy = true)")
     parser.addini("dind_lazy", type="bool", default=False,
                   help="dind: start the session daemon when the first test needs it (see --dind-lazy)")
+
+
+def _backend(text: str) -> Any:
+    """--dind-backend NAME as the (key, value) pair --dind-option gives: both land in the same list."""
+    if text not in ("docker", "kubernetes"):
+        raise argparse.ArgumentTypeError(f"the backend is docker or kubernetes, not {text!r}")
+    return "backend", text
+
+
+def reap_scope(defaults: Dict[str, Any]) -> Dict[str, Any]:
+    """The keywords of dind.reap() that say where the fixtures' daemons live (the backend, the cluster's place)."""
+    return {k: v for k, v in defaults.items() if k in ("backend", "kubeconfig", "context", "namespace")}
 
 
 def background_start_wanted(config: pytest.Config) -> bool:

@@ -228,7 +228,7 @@ class _State:
         try:
             from .daemon import reap
 
-            removed = reap()
+            removed = reap(**plugin_options.reap_scope(self.defaults()))
         except Exception as e:  # noqa: BLE001 - an engine problem shows up when the fixture starts a daemon
             if quiet:
                 self.notes.append(f"dind: could not reap leftovers of earlier runs: {e}")

@@ -12,17 +12,18 @@ REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "cpp" / "src"
 
 # The folders of cpp/src, by layer (ARCHITECTURE.md, "The layers of the core").
-FOLDER_LAYER = {"core": 0, "transport": 2, "http": 3, "codec": 4, "api": 5, "dind": 6}
+FOLDER_LAYER = {"core": 0, "transport": 2, "http": 3, "codec": 4, "api": 5, "kube": 5, "dind": 6}
 # Each public header's layer. Layer 1 (where the engine is) shares the transport folder with layer 2.
 HEADER_LAYER = {
     "errors": 0,
-    "endpoint": 1, "context": 1, "tls": 1, "client_config": 1,
+    "endpoint": 1, "context": 1, "tls": 1, "client_config": 1, "kubeconfig": 1,
     "connection": 2, "pool": 2, "forwarder": 2,
     "http": 3,
     "demux": 4, "jsonlines": 4, "base64": 4, "tar": 4, "extract": 4, "build_context": 4, "dockerignore": 4,
-    "path_stat": 4,
+    "path_stat": 4, "websocket": 4,
     "client": 5, "containers": 5, "images": 5, "networks": 5, "volumes": 5, "system": 5, "exec": 5, "events": 5,
     "streams": 5, "frames": 5, "credentials": 5, "archive": 5, "filters": 5, "tunnel": 5, "wait": 5, "body_source": 5, "json_stream": 5,
+    "kube": 5,
     "certs": 6, "private_dir": 6, "daemon": 6, "reach": 6, "session": 6, "job": 6, "cache": 6,
     "dind": 7,  # the umbrella header: nothing in cpp/src includes it
 }

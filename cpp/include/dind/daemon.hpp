@@ -37,6 +37,28 @@ enum class PullPolicy { missing, always, never };
 PullPolicy parse_pull_policy(const std::string& name);
 const char* to_string(PullPolicy policy) noexcept;
 
+// Where the daemon runs: a privileged container on a Docker engine (the default), or a pod on a Kubernetes cluster.
+enum class Backend { docker, kubernetes };
+
+// "docker", "kubernetes" (and back); throws Error listing the names.
+Backend parse_backend(const std::string& name);
+const char* to_string(Backend backend) noexcept;
+
+// The Kubernetes backend's place and shape: a pod of the dind image, its certs in a Secret, /var/lib/docker on an
+// emptyDir (or `cache` as a PersistentVolumeClaim), both deleted with the daemon. The daemon is reached through the
+// API server: an exec of docker system dial-stdio over its websocket.
+struct KubeOptions {
+  std::string kubeconfig;  // a kubeconfig file (empty: $KUBECONFIG, ~/.kube/config, the in-cluster service account)
+  std::string context;     // a context of it (empty: its current-context)
+  std::string namespace_;  // empty: the context's (else "default")
+  // spec.nodeName: the node to run on, for a cluster without a scheduler (empty: the scheduler places the pod).
+  std::string node;
+  // runtimeClassName (e.g. a sysbox class) instead of a privileged container, for clusters that forbid privileged.
+  std::string runtime_class;
+  // The dind container's resources: {"cpu": "1", "memory": "2Gi"}.
+  std::map<std::string, std::string> requests, limits;
+};
+
 // What to start. A plain struct: set the fields you need (`DaemonOptions o; o.image = "docker:dind";`); Python builds
 // it by keyword (`_core.DaemonOptions(image=..., tls=...)`). Daemon::start() checks that the fields fit together.
 struct DaemonOptions {
@@ -95,6 +117,12 @@ struct DaemonOptions {
   // Those credentials also for pulls through the daemon: client() sends them, and env() points the docker CLI at a
   // config.json in the daemon's private directory (DOCKER_CONFIG; removed with the daemon).
   bool login = false;
+
+  Backend backend = Backend::docker;
+  // The Kubernetes backend's options (backend = kubernetes). There `pull` maps to imagePullPolicy (missing:
+  // IfNotPresent), `privileged`, `tls`, `dockerd_args`, `env`, `labels`, `name`, `cache` (a claim name) and
+  // `start_timeout` apply; the reach is always through the API server.
+  KubeOptions kube;
 
   bool cancelled() const noexcept { return cancel && cancel->load(); }
 };

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dind/client.hpp"
+#include "dind/kube.hpp"
 
 namespace dind {
 
@@ -100,6 +101,7 @@ struct ReapOptions {
 struct ReapResult {
   std::vector<std::string> containers, volumes, networks;  // names (or ids) of what was removed
   std::vector<std::string> dirs;                           // private directories (paths)
+  std::vector<std::string> pods, secrets;                  // the Kubernetes backend's (reap_kubernetes)
 };
 
 // Removes one daemon made by dind, in any state (`dind down NAME`): its container (force, with volumes) and its
@@ -112,5 +114,9 @@ bool remove_daemon(Client outer, const std::string& name_or_id);
 // container names them. The directory a removed daemon names goes with it. Objects that vanish meanwhile (another
 // reaper) are not errors.
 ReapResult reap(Client outer, const ReapOptions& options = {});
+
+// The same for the Kubernetes backend's pods and Secrets in namespace `ns` (those labelled
+// app.kubernetes.io/managed-by=dind), judged by the owner their annotations name, and the private directories.
+ReapResult reap_kubernetes(KubeClient api, const std::string& ns, const ReapOptions& options = {});
 
 }  // namespace dind

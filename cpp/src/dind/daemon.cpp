@@ -31,6 +31,16 @@ const char* to_string(PullPolicy policy) noexcept {
   return "?";
 }
 
+Backend parse_backend(const std::string& name) {
+  for (Backend b : {Backend::docker, Backend::kubernetes})
+    if (name == to_string(b)) return b;
+  throw Error("unknown backend \"" + name.substr(0, 100) + "\" (expected docker or kubernetes)");
+}
+
+const char* to_string(Backend backend) noexcept {
+  return backend == Backend::kubernetes ? "kubernetes" : "docker";
+}
+
 Daemon::Daemon(std::unique_ptr<State> s) noexcept : s_(std::move(s)) {}
 Daemon::Daemon(Daemon&&) noexcept = default;
 Daemon& Daemon::operator=(Daemon&& other) noexcept {
@@ -135,7 +145,11 @@ void Daemon::serve_cli(const std::shared_ptr<const std::atomic<bool>>& stop) {
     if (::access(path.c_str(), F_OK) != 0) return;  // the directory went with the daemon
     if (tick % 8 == 0) {
       try {
-        if (!containers.inspect(st.id)["State"].value("Running", false)) return;
+        if (st.kube) {
+          st.kube->api.call("GET", st.kube->pod_path());
+        } else if (!containers.inspect(st.id)["State"].value("Running", false)) {
+          return;
+        }
       } catch (const NotFound&) {
         return;
       } catch (const Error&) {
@@ -151,6 +165,7 @@ void Daemon::stop_forwarder() noexcept {
 }
 
 std::string Daemon::logs(int tail) {
+  if (s_->kube) return s_->kube->logs(tail);
   if (s_->id.empty()) return {};
   try {
     LogsOptions lo;
@@ -167,6 +182,7 @@ std::string Daemon::logs(int tail) {
 }
 
 ExecResult Daemon::exec(const std::vector<std::string>& cmd) {
+  if (s_->kube) return s_->kube->exec(cmd);
   ExecConfig cfg;
   cfg.cmd = cmd;
   return Exec(s_->outer).run(s_->id, std::move(cfg));
@@ -201,7 +217,13 @@ void Daemon::remove(std::optional<std::chrono::seconds> graceful) {
   st.forwarder.reset();        // the docker CLI's socket goes first
   st.client.reset();           // drop pooled connections to the daemon before it goes
   std::exception_ptr failure;  // the first failure, rethrown (same kind) once everything was attempted
-  if (!st.id.empty()) {
+  if (st.kube) {
+    try {
+      st.kube->remove();
+    } catch (const Error&) {
+      failure = std::current_exception();
+    }
+  } else if (!st.id.empty()) {
     Containers containers(st.outer);
     try {
       if (graceful) containers.stop(st.id, static_cast<int>(graceful->count()));
@@ -232,7 +254,8 @@ void Daemon::remove(std::optional<std::chrono::seconds> graceful) {
     try {
       std::rethrow_exception(failure);
     } catch (...) {
-      rethrow_doing("removing dind container " + st.name + " from " + st.outer.host());
+      rethrow_doing(st.kube ? "removing dind pod " + st.kube->where()
+                            : "removing dind container " + st.name + " from " + st.outer.host());
     }
   }
 }

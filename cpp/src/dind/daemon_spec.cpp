@@ -45,7 +45,7 @@ void check_options(const DaemonOptions& o) {
   }
   if (o.network.empty() && !o.aliases.empty())
     throw Error("starting a dind daemon: network aliases were given without a network");
-  if (!o.privileged && o.runtime.empty())
+  if (!o.privileged && o.runtime.empty() && o.kube.runtime_class.empty())
     throw Error(
         "starting a dind daemon: privileged is off and no runtime (e.g. sysbox-runc) was given: dockerd "
         "cannot run in an unprivileged container");
@@ -54,7 +54,27 @@ void check_options(const DaemonOptions& o) {
       throw Error("starting a dind daemon: environment variable name \"" + k.substr(0, 100) +
                   "\" is empty or holds '=' (the container would get " + (k + "=" + v).substr(0, 100) + ")");
   }
-  if (!o.cache.empty()) check_cache_name(o.cache);
+  if (o.backend == Backend::kubernetes) {
+    auto refuse = [](const std::string& what) {
+      throw Error("starting a dind daemon on the kubernetes backend: " + what + " is not supported there");
+    };
+    if (!o.reuse.empty()) refuse("reuse");
+    if (!o.network.empty()) refuse("a network (the pod is on the cluster's network)");
+    if (!o.mounts.empty()) refuse("mounts");
+    if (o.host_port || !o.host.empty()) refuse("a host port or host (the daemon is reached through the API server)");
+    if (o.reach != ReachKind::automatic && o.reach != ReachKind::tunnel)
+      refuse(std::string("the reach '") + to_string(o.reach) + "' (it is always through the API server)");
+    if (!o.runtime.empty()) refuse("an OCI runtime (use the runtime class, kube.runtime_class)");
+    if (o.login) refuse("login");
+  } else {
+    const KubeOptions& k = o.kube;
+    if (!k.kubeconfig.empty() || !k.context.empty() || !k.namespace_.empty() || !k.node.empty() ||
+        !k.runtime_class.empty() || !k.requests.empty() || !k.limits.empty())
+      throw Error(
+          "starting a dind daemon: Kubernetes options were given but the backend is docker "
+          "(set backend = kubernetes)");
+    if (!o.cache.empty()) check_cache_name(o.cache);
+  }
   for (const auto& m : o.mounts)
     if (!o.cache.empty() && m.find(":/var/lib/docker") != std::string::npos)
       throw Error("starting a dind daemon: mount " + m + " and cache " + o.cache + " both claim /var/lib/docker");

@@ -11,6 +11,7 @@
 #include "dind/networks.hpp"
 #include "dind/tar.hpp"
 #include "dind/tunnel.hpp"
+#include "kube_pod.hpp"
 #include "readiness.hpp"
 
 namespace dind {
@@ -239,6 +240,10 @@ Daemon Daemon::start(const DaemonOptions& o) {
   s->tls = o.tls;
   s->name = o.name.empty() ? unique_name("dind-") : o.name;
   Daemon d(std::move(s));
+  if (o.backend == Backend::kubernetes) {
+    detail::start_on_kubernetes(o, d, *d.s_);
+    return d;
+  }
   if (auto earlier = DaemonStart(o, d, *d.s_).run()) {
     earlier->s_->reused = true;
     earlier->s_->reuse_note = d.s_->reuse_note;

@@ -11,6 +11,7 @@
 #include "dind/daemon.hpp"
 #include "dind/forwarder.hpp"
 #include "dind/private_dir.hpp"
+#include "kube_pod.hpp"
 
 namespace dind {
 
@@ -27,8 +28,9 @@ struct Daemon::State {
   bool kept = false;
   std::atomic<bool> removed{false};
   StartTimings timings;
-  bool reused = false;     // attached to an earlier run's daemon (DaemonOptions::reuse)
-  std::string reuse_note;  // why no earlier one served
+  bool reused = false;                  // attached to an earlier run's daemon (DaemonOptions::reuse)
+  std::string reuse_note;               // why no earlier one served
+  std::optional<detail::KubePod> kube;  // the Kubernetes backend's pod (kube_pod.hpp); unset on the Docker backend
 
   explicit State(Client o) : outer(std::move(o)) {}
   std::string socket_path() const { return dir + "/docker.sock"; }

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "dind/containers.hpp"
+#include "dind/http.hpp"
 #include "dind/networks.hpp"
 #include "dind/private_dir.hpp"
 #include "dind/volumes.hpp"
@@ -397,6 +398,32 @@ ReapResult reap(Client outer, const ReapOptions& options) {
   reap_containers(scope, filter, result);
   reap_volumes(scope, Volumes(outer), filter, result);
   reap_networks(scope, Networks(outer), filter, result);
+  reap_dirs(options, result);
+  return result;
+}
+
+ReapResult reap_kubernetes(KubeClient api, const std::string& ns, const ReapOptions& options) {
+  ReapResult result;
+  Containers none(Client::from_env());  // only for owner containers, which pods never name
+  const std::string base = "/api/v1/namespaces/" + http::url_encode(ns) + "/";
+  const std::string selector = "?labelSelector=" + http::url_encode("app.kubernetes.io/managed-by=dind");
+  auto remove = [&](const std::string& kind, const std::string& name, std::vector<std::string>& into) {
+    try {
+      api.call("DELETE", base + kind + "/" + http::url_encode(name) + "?gracePeriodSeconds=0");
+      into.push_back(name);
+    } catch (const NotFound&) {
+      // gone meanwhile
+    }
+  };
+  for (const char* kind : {"pods", "secrets"}) {
+    for (const auto& item : api.call("GET", base + kind + selector).value("items", nlohmann::json::array())) {
+      const nlohmann::json meta = item.value("metadata", nlohmann::json::object());
+      const nlohmann::json notes = meta.value("annotations", nlohmann::json::object());
+      const bool running = item.value("status", nlohmann::json::object()).value("phase", "") == "Running";
+      if (!reapable(notes, 0, running, options, none, "")) continue;
+      remove(kind, meta.value("name", ""), std::string(kind) == "pods" ? result.pods : result.secrets);
+    }
+  }
   reap_dirs(options, result);
   return result;
 }

@@ -59,6 +59,15 @@ def add_daemon_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--cache", metavar="NAME",
                    help="keep /var/lib/docker in volume NAME after the daemon goes, for the next daemon (one daemon "
                         "at a time; see `dind cache ls`)")
+    k = p.add_argument_group("on a Kubernetes cluster")
+    k.add_argument("--kubernetes", action="store_true",
+                   help="run the daemon as a pod on a cluster (kubeconfig found as kubectl finds it), reached "
+                        "through the API server")
+    k.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
+    k.add_argument("--context", help="kubeconfig context (default: its current-context)")
+    k.add_argument("--namespace", help="namespace (default: the context's)")
+    k.add_argument("--node", help="spec.nodeName, for a cluster without a scheduler")
+    k.add_argument("--runtime-class", metavar="NAME", help="runtimeClassName instead of a privileged pod")
 
 
 def start_daemon(args: argparse.Namespace, owner: str) -> Any:
@@ -76,6 +85,12 @@ def start_daemon(args: argparse.Namespace, owner: str) -> Any:
     }
     if args.runtime:
         kwargs.update(runtime=args.runtime, privileged=False)
+    kube = {"kubeconfig": args.kubeconfig, "context": args.context, "namespace": args.namespace, "node": args.node,
+            "runtime_class": args.runtime_class}
+    if args.kubernetes:
+        kwargs.update(backend="kubernetes", **{k: v for k, v in kube.items() if v})
+    elif any(kube.values()):
+        raise CliError("--kubeconfig, --context, --namespace, --node and --runtime-class need --kubernetes")
     if args.network:
         kwargs["network"] = args.network
     if args.env:
@@ -129,6 +144,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     # It outlives this command: the terminal session (or CI job) owns it, and `dind prune` removes it once that is
     # gone; without a session leader, the calling process does.
     """``dind up``: starts a daemon that outlives the command and prints its ``export`` lines."""
+    if args.kubernetes:
+        # Its CLI socket needs a forwarder that outlives this command, which finds the pod again by name: not yet.
+        raise CliError("dind up --kubernetes is not supported yet: use `dind run --kubernetes -- COMMAND`, whose "
+                       "command gets the daemon's environment")
     d = start_daemon(args, owner="session")
     try:
         d.keep()
