@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on any machine of this kind, fresh or warm: provision (packages, engine, offline images),
-# build and install, then GoogleTest (ctest), pytest, the sanitizer builds and the fuzzers. Prints each stage's time;
-# exits non-zero if anything fails.
+# build and install, a one-node Kubernetes cluster (scripts/cluster.sh; stopped at the end), then GoogleTest (ctest),
+# pytest, the sanitizer builds and the fuzzers. Prints each stage's time; exits non-zero if anything fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 # ccache across clones: -g builds hash the build dir unless told not to, and absolute paths differ per clone.
@@ -26,6 +26,12 @@ run "provision (packages, engine, images)" scripts/provision.sh || exit 1
 run "build (C++ core, tests, wheel)" scripts/build.sh || exit 1
 # The sdist and a repaired manylinux wheel per CPython (dist/), for tests/python/test_wheel.py.
 run "wheels (sdist, one per CPython, auditwheel repair)" scripts/wheel.sh
+# A one-node Kubernetes cluster on 127.0.0.1 for the Kubernetes backend's tests (its binaries built once per machine
+# into /var/cache/dind/kube), stopped when this script ends.
+cluster_up() { scripts/cluster.sh build && scripts/cluster.sh start >/dev/null; }
+trap 'scripts/cluster.sh stop' EXIT
+run "cluster (kube binaries cached per machine; etcd, API servers, containerd, kubelet)" cluster_up || exit 1
+while IFS='=' read -r k v; do export "$k=$v"; done < <(scripts/cluster.sh env)
 run "GoogleTest (ctest)" ctest --test-dir "${DIND_BUILD_DIR:-build/release}" --output-on-failure -j 2
 run "pytest" python3 -m pytest tests/python -q -p no:cacheprovider "$@"
 # C++ only: the GoogleTest tests under ASan+UBSan and TSan, then every libFuzzer target for a short fixed number of
