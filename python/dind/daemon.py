@@ -93,6 +93,7 @@ class Dind:
             _install_handlers()
             _core_daemon = _start(options, _cancel)
         self._d: _core.Daemon = _core_daemon
+        self._backend = backend
         self._client = Client(_core_client=self._d.client)
         self._kept = False
         _install_handlers()
@@ -198,10 +199,12 @@ class Dind:
 
         Through a tunnel, ``env`` names a socket that this process serves: a forwarder process is left behind to
         serve it on (``python -m dind _forward``); it ends when the daemon is removed (``dind down``, ``dind prune``).
+        On the Kubernetes backend the pod stays but ``env``'s socket goes with this process (no forwarder finds a pod
+        again yet).
         """
         self._kept = True
         self._d.keep(True)
-        if self._d.reach.kind == "tunnel":
+        if self._d.reach.kind == "tunnel" and self._backend == "docker":
             _detach_forwarder(self)
 
     def close(self, graceful: Optional[float] = None, force: bool = False) -> None:

@@ -241,7 +241,7 @@ Daemon Daemon::start(const DaemonOptions& o) {
   s->name = o.name.empty() ? unique_name("dind-") : o.name;
   Daemon d(std::move(s));
   if (o.backend == Backend::kubernetes) {
-    detail::start_on_kubernetes(o, d, *d.s_);
+    detail::start_on_kubernetes(o, *d.s_);
     return d;
   }
   if (auto earlier = DaemonStart(o, d, *d.s_).run()) {

@@ -35,7 +35,7 @@ struct KubePod {
 };
 
 // Daemon::start for the Kubernetes backend: Secret, pod, both gates, client; `st.kube` is set as soon as anything
-// exists on the cluster, so any throw leaves `d` to remove it.
-void start_on_kubernetes(const DaemonOptions& o, Daemon& d, Daemon::State& st);
+// exists on the cluster, so any throw leaves the Daemon that owns `st` to remove it.
+void start_on_kubernetes(const DaemonOptions& o, Daemon::State& st);
 
 }  // namespace dind::detail

@@ -40,7 +40,7 @@ const char* pull_policy(PullPolicy p) {
 }
 
 // Why the API server refused the pod, in words that say what to ask the cluster's admin for.
-std::string refusal_hint(const ApiError& e, const DaemonOptions& o, const std::string& ns) {
+std::string refusal_hint(const ApiError& e, const std::string& ns) {
   const std::string& m = e.message();
   if (m.find("privileged") != std::string::npos)
     return " (this cluster or namespace does not admit privileged pods: ask its admin for a namespace that does "
@@ -52,13 +52,12 @@ std::string refusal_hint(const ApiError& e, const DaemonOptions& o, const std::s
            "pods/exec)";
   if (e.status() == 404 && m.find("namespaces") != std::string::npos)
     return " (the namespace " + ns + " does not exist: create it, or choose another)";
-  (void)o;
   return "";
 }
 
 class KubeStart {
  public:
-  KubeStart(const DaemonOptions& o, Daemon& d, Daemon::State& st) : o_(o), d_(d), st_(st) {}
+  KubeStart(const DaemonOptions& o, Daemon::State& st) : o_(o), st_(st) {}
 
   void run() {
     connect();
@@ -137,7 +136,7 @@ class KubeStart {
       pod().api.call("POST", "/api/v1/namespaces/" + pod().ns + "/secrets", body);
     } catch (const ApiError& e) {
       throw DaemonStartError("creating the Secret " + pod().ns + "/" + name + " for " + what() +
-                                 " failed: " + e.message() + refusal_hint(e, o_, pod().ns),
+                                 " failed: " + e.message() + refusal_hint(e, pod().ns),
                              "");
     }
     pod().secret = name;
@@ -189,7 +188,7 @@ class KubeStart {
     try {
       pod().api.call("POST", "/api/v1/namespaces/" + pod().ns + "/pods", body);
     } catch (const ApiError& e) {
-      throw DaemonStartError("creating " + what() + " failed: " + e.message() + refusal_hint(e, o_, pod().ns), "");
+      throw DaemonStartError("creating " + what() + " failed: " + e.message() + refusal_hint(e, pod().ns), "");
     }
     pod().pod_made = true;
     t_create_ = SteadyClock::now();
@@ -245,7 +244,7 @@ class KubeStart {
           if (probe.ping() == "OK") break;
         } catch (const Error& e) {
           last = e.what();
-          if (!running()) continue;  // ended meanwhile: running() has thrown; otherwise look again
+          up = running();  // a container that ended meanwhile throws there, with the pod's events
         }
         if (t_running_ == SteadyClock::time_point{}) t_running_ = SteadyClock::now();
       }
@@ -263,11 +262,9 @@ class KubeStart {
     st_.timings = {duration_cast<microseconds>(t_create_ - t0_), microseconds(0),
                    duration_cast<microseconds>(t_running_ - t_create_), duration_cast<microseconds>(t - t_running_),
                    duration_cast<microseconds>(t - t0_)};
-    (void)d_;
   }
 
   const DaemonOptions& o_;
-  Daemon& d_;
   Daemon::State& st_;
   const SteadyClock::time_point t0_ = SteadyClock::now();
   SteadyClock::time_point t_create_, t_running_;
@@ -277,8 +274,8 @@ class KubeStart {
 
 }  // namespace
 
-void start_on_kubernetes(const DaemonOptions& o, Daemon& d, Daemon::State& st) {
-  KubeStart(o, d, st).run();
+void start_on_kubernetes(const DaemonOptions& o, Daemon::State& st) {
+  KubeStart(o, st).run();
 }
 
 }  // namespace dind::detail
