@@ -17,6 +17,9 @@ std::string KubePod::pod_path() const {
 std::string KubePod::logs(int tail) {
   try {
     return api.text(pod_path() + "/log?container=" + kKubeContainer + "&tailLines=" + std::to_string(tail));
+  } catch (const BadRequest& e) {
+    if (e.message().find("waiting to start") != std::string::npos) return {};  // it never ran: no log to read
+    return std::string("(could not read the log of pod ") + where() + ": " + e.what() + ")";
   } catch (const Error& e) {
     return std::string("(could not read the log of pod ") + where() + ": " + e.what() + ")";
   }

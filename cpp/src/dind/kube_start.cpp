@@ -197,7 +197,12 @@ class KubeStart {
   // Gate 1 said no for good: why, with the pod's events and log tail.
   [[noreturn]] void fail(const std::string& why) {
     std::string tail = pod().logs(30);
-    const std::string events = pod().events();
+    // The kubelet records the events that explain a state a little after it reports the state.
+    std::string events = pod().events();
+    for (int i = 0; i < 10 && events.empty(); ++i) {
+      std::this_thread::sleep_for(kPollEvery);
+      events = pod().events();
+    }
     if (!events.empty())
       tail = "--- the pod's events ---\n" + events + (tail.empty() ? "" : "--- its log ---\n" + tail);
     throw DaemonStartError(what() + " " + why, tail);
